@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * xenib frontend/backend wire ABI.
+ *
+ * Shared by the guest provider (providers/xenib) and the dom0 backend
+ * (xenibd).  Everything here crosses a trust boundary: the backend validates
+ * every field it reads.  Fixed-size little-endian structures, no pointers;
+ * guest virtual addresses appear only as opaque 64-bit numbers that the
+ * backend translates through memory regions it registered.
+ *
+ * Three channels per device context:
+ *
+ *  1. Control channel (slow path): one request, one response, in order.
+ *     Emulated hypervisor: a SOCK_SEQPACKET unix socket; a request may carry
+ *     one file descriptor (SCM_RIGHTS) for XENIB_CMD_MAP_REGION and
+ *     XENIB_CMD_BIND_NOTIFY.  Real Xen: the same messages through a ring in a
+ *     granted page, the fd replaced by grant references / event-channel ports.
+ *
+ *  2. Shared rings (fast path): SQ, RQ and CQ rings live in guest memory
+ *     shared with the backend ("regions").  Producer and consumer indices are
+ *     free-running 32-bit counters; slot = index & (entries - 1).
+ *
+ *  3. Notifications: a doorbell (guest -> backend, only while the backend
+ *     says it sleeps), completion-event notifiers (backend -> guest, one per
+ *     completion channel) and the async-event notifier (backend -> guest).
+ */
+#ifndef XENIB_ABI_H
+#define XENIB_ABI_H
+
+#include <linux/types.h>
+
+#define XENIB_ABI_VERSION	1
+#define XENIB_PAGE_SIZE		4096u
+
+/* Limits the backend enforces (a guest asking for more gets EINVAL). */
+#define XENIB_CTRL_MAX_MSG	4096u	/* bytes, header included */
+#define XENIB_MAX_QP_WR		16384u	/* ring entries, power of two */
+#define XENIB_MAX_CQE		65536u
+#define XENIB_MAX_SGE		16u
+#define XENIB_MAX_INLINE	512u
+#define XENIB_MAX_MR_SEGS	128u	/* segments in one REG_MR message */
+#define XENIB_MAX_MR_SIZE	(1ull << 40)
+#define XENIB_ASYNC_RING	64u	/* async-event ring entries */
+#define XENIB_INVALID_HANDLE	0xffffffffu
+
+/* ------------------------------------------------------------------------- */
+/* Control channel                                                           */
+
+enum xenib_cmd {
+	XENIB_CMD_HELLO		= 1,	/* first message on a channel */
+	XENIB_CMD_MAP_REGION	= 2,	/* share guest memory with the backend */
+	XENIB_CMD_UNMAP_REGION	= 3,
+	XENIB_CMD_BIND_NOTIFY	= 4,	/* backend -> guest notifier */
+	XENIB_CMD_UNBIND_NOTIFY	= 5,
+	XENIB_CMD_QUERY_DEVICE	= 6,
+	XENIB_CMD_QUERY_PORT	= 7,
+	XENIB_CMD_ALLOC_PD	= 8,
+	XENIB_CMD_DEALLOC_PD	= 9,
+	XENIB_CMD_REG_MR	= 10,
+	XENIB_CMD_DEREG_MR	= 11,
+	XENIB_CMD_CREATE_CQ	= 12,
+	XENIB_CMD_DESTROY_CQ	= 13,
+	XENIB_CMD_CREATE_QP	= 14,
+	XENIB_CMD_MODIFY_QP	= 15,
+	XENIB_CMD_QUERY_QP	= 16,
+	XENIB_CMD_DESTROY_QP	= 17,
+	XENIB_CMD_MAX
+};
+
+struct xenib_ctrl_hdr {
+	__u16 opcode;		/* enum xenib_cmd */
+	__u16 flags;		/* 0 */
+	__u32 length;		/* whole message, header included */
+	__u32 seq;		/* echoed in the response */
+	__u32 status;		/* response: 0 or a positive errno */
+};
+
+/* HELLO: guest -> backend */
+struct xenib_hello_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 abi_version;	/* XENIB_ABI_VERSION */
+	__u32 reserved;
+	char guest_name[64];	/* emulation: guest identity, NUL-terminated */
+};
+
+/* What the guest sees of its port; all values virtual. */
+struct xenib_port_info {
+	__u8  state;		/* enum ibv_port_state */
+	__u8  phys_state;	/* 5 = LinkUp */
+	__u8  link_layer;	/* IBV_LINK_LAYER_INFINIBAND */
+	__u8  active_mtu;	/* enum ibv_mtu */
+	__u8  max_mtu;
+	__u8  active_width;
+	__u8  active_speed;
+	__u8  lmc;
+	__u16 lid;		/* virtual LID, != 0 */
+	__u16 sm_lid;
+	__u8  sm_sl;
+	__u8  max_vl_num;
+	__u8  init_type_reply;
+	__u8  reserved0;
+	__u32 port_cap_flags;
+	__u32 max_msg_sz;
+	__u32 gid_tbl_len;
+	__u32 pkey_tbl_len;
+	__u64 port_guid;	/* network byte order */
+	__u8  gid0[16];		/* fe80::/64 + port GUID */
+};
+
+struct xenib_device_info {
+	__u64 node_guid;	/* network byte order */
+	__u64 sys_image_guid;	/* network byte order */
+	__u64 max_mr_size;
+	__u64 page_size_cap;
+	__u32 vendor_id;
+	__u32 vendor_part_id;
+	__u32 hw_ver;
+	__u32 max_qp;
+	__u32 max_qp_wr;
+	__u32 max_sge;
+	__u32 max_cq;
+	__u32 max_cqe;
+	__u32 max_mr;
+	__u32 max_pd;
+	__u32 max_qp_rd_atom;
+	__u32 max_qp_init_rd_atom;
+	__u32 max_srq;
+	__u32 max_srq_wr;
+	__u32 max_srq_sge;
+	__u32 max_inline;
+	__u32 device_cap_flags;
+	__u32 phys_port_cnt;
+	char fw_ver[64];
+};
+
+struct xenib_hello_resp {
+	struct xenib_ctrl_hdr hdr;
+	__u32 abi_version;
+	__u32 guest_id;		/* backend's id for this guest */
+	struct xenib_device_info dev;
+	struct xenib_port_info port;
+};
+
+/*
+ * MAP_REGION: make npages of guest memory reachable by the backend.
+ * Emulation: the memfd travels with the message (SCM_RIGHTS) and the
+ * backend maps [offset, offset + npages * 4096) of it.  Xen: ref is the
+ * grant reference of a page listing the region's grant references.
+ */
+struct xenib_map_region_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 npages;
+	__u32 flags;		/* 0 */
+	__u64 offset;		/* bytes into the shared object, page aligned */
+	__u64 ref;		/* Xen only */
+};
+
+struct xenib_handle_resp {	/* responses that return one handle */
+	struct xenib_ctrl_hdr hdr;
+	__u32 handle;
+	__u32 reserved;
+};
+
+struct xenib_handle_req {	/* requests that name one handle */
+	struct xenib_ctrl_hdr hdr;
+	__u32 handle;
+	__u32 reserved;
+};
+
+enum xenib_notify_kind {
+	XENIB_NOTIFY_DOORBELL	= 1,	/* guest -> backend kick (one per context) */
+	XENIB_NOTIFY_COMP	= 2,	/* backend -> guest, a completion channel */
+	XENIB_NOTIFY_ASYNC	= 3,	/* backend -> guest, async events (one per context) */
+};
+
+/*
+ * BIND_NOTIFY: emulation passes the backend end of a notifier pair
+ * (util/hv.h); Xen passes an event-channel port.
+ */
+struct xenib_bind_notify_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 kind;		/* enum xenib_notify_kind */
+	__u32 port;		/* Xen only */
+};
+
+/*
+ * The context page: one page of guest memory, first region the guest maps,
+ * named in HELLO's follow-up XENIB_CMD_MAP_REGION with flags
+ * XENIB_REGION_CTX_PAGE.  Holds the sleep flag and the async-event ring.
+ */
+#define XENIB_REGION_CTX_PAGE	1u
+
+struct xenib_async_event {
+	__u32 event_type;	/* enum ibv_event_type */
+	__u32 handle;		/* virtual QPN / CQ handle / SRQ handle / port */
+};
+
+struct xenib_ctx_page {
+	/*
+	 * Written by the backend, read by the guest: non-zero while the
+	 * backend is (about to be) asleep.  After publishing a producer
+	 * index the guest issues a full fence, reads this, and kicks the
+	 * doorbell if it is set.
+	 */
+	__u32 backend_sleeping;
+	__u32 pad0[15];
+	/* Async-event ring: backend produces, guest consumes. */
+	__u32 async_prod;	/* written by the backend */
+	__u32 pad1[15];
+	__u32 async_cons;	/* written by the guest */
+	__u32 pad2[15];
+	struct xenib_async_event async_ev[XENIB_ASYNC_RING];
+};
+
+/* PD */
+struct xenib_alloc_pd_req {
+	struct xenib_ctrl_hdr hdr;
+};
+
+/*
+ * REG_MR: the MR covers [iova, iova + length) of guest virtual addresses;
+ * its pages are given as segments of regions, in address order.  The first
+ * segment starts at (iova & ~4095) + 0; segments are page-aligned and
+ * page-multiple and must add up to the page span of [iova, iova + length).
+ */
+struct xenib_mr_seg {
+	__u32 region;		/* handle from MAP_REGION */
+	__u32 reserved;
+	__u64 offset;		/* byte offset into the region, page aligned */
+	__u64 length;		/* bytes, page multiple */
+};
+
+struct xenib_reg_mr_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 pd;
+	__u32 access;		/* IBV_ACCESS_* (LOCAL_WRITE, REMOTE_*) */
+	__u64 iova;		/* address the guest uses in SGEs / remote ops */
+	__u64 length;
+	__u32 nsegs;		/* 1 .. XENIB_MAX_MR_SEGS */
+	__u32 reserved;
+	struct xenib_mr_seg segs[];
+};
+
+struct xenib_reg_mr_resp {
+	struct xenib_ctrl_hdr hdr;
+	__u32 lkey;		/* virtual keys */
+	__u32 rkey;
+};
+
+/*
+ * Rings.  A ring is a header page followed by entries, all inside one
+ * region at a page-aligned offset.
+ */
+struct xenib_ring_hdr {
+	__u32 prod;		/* written by the producer only */
+	__u32 pad0[15];
+	__u32 cons;		/* written by the consumer only */
+	__u32 pad1[15];
+	/*
+	 * CQ only.  armed: written by the guest (XENIB_CQ_ARM_*), cleared by
+	 * the backend when it raises an event.  events: incremented by the
+	 * backend for every completion event it raises on this CQ.
+	 */
+	__u32 armed;
+	__u32 pad2[15];
+	__u32 events;
+	__u32 pad3[15];
+};
+
+#define XENIB_RING_HDR_SIZE	XENIB_PAGE_SIZE	/* entries start one page in */
+
+enum {
+	XENIB_CQ_ARM_NONE	= 0,
+	XENIB_CQ_ARM_NEXT	= 1,	/* any next completion */
+	XENIB_CQ_ARM_SOLICITED	= 2,	/* next solicited or error completion */
+};
+
+struct xenib_ring_desc {
+	__u32 region;
+	__u32 entries;		/* power of two */
+	__u64 offset;		/* of the ring header in the region, page aligned */
+	__u32 stride;		/* bytes per entry, power of two, >= 64 */
+	__u32 reserved;
+};
+
+struct xenib_create_cq_req {
+	struct xenib_ctrl_hdr hdr;
+	struct xenib_ring_desc ring;	/* stride == sizeof(struct xenib_cqe) */
+	__u32 notify;		/* COMP notify handle, or XENIB_INVALID_HANDLE */
+	__u32 reserved;
+};
+
+/* Completion queue entry: backend produces, guest consumes. */
+struct xenib_cqe {
+	__u64 wr_id;
+	__u32 status;		/* enum ibv_wc_status */
+	__u32 opcode;		/* enum ibv_wc_opcode */
+	__u32 byte_len;
+	__u32 imm_data;		/* network byte order, as in struct ibv_wc */
+	__u32 qp_num;		/* virtual QPN of the local QP */
+	__u32 src_qp;
+	__u32 wc_flags;		/* IBV_WC_GRH, IBV_WC_WITH_IMM */
+	__u16 pkey_index;
+	__u16 slid;
+	__u8  sl;
+	__u8  dlid_path_bits;
+	__u16 reserved0;
+	__u32 vendor_err;
+	__u32 reserved1[4];
+};
+
+struct xenib_create_qp_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 pd;
+	__u32 qp_type;		/* enum ibv_qp_type (RC only in ABI 1) */
+	__u32 send_cq;
+	__u32 recv_cq;
+	__u32 srq;		/* XENIB_INVALID_HANDLE */
+	__u32 sq_sig_all;
+	__u32 max_send_sge;
+	__u32 max_recv_sge;
+	__u32 max_inline;
+	__u32 reserved;
+	struct xenib_ring_desc sq;	/* stride >= send WQE size for max_*  */
+	struct xenib_ring_desc rq;
+};
+
+/* SGE inside a WQE. */
+struct xenib_sge {
+	__u64 addr;
+	__u32 length;
+	__u32 lkey;
+};
+
+/* Send-queue entry: guest produces, backend consumes. */
+struct xenib_send_wqe {
+	__u64 wr_id;
+	__u32 opcode;		/* enum ibv_wr_opcode */
+	__u32 send_flags;	/* IBV_SEND_SIGNALED / SOLICITED / INLINE / FENCE */
+	__u32 imm_data;		/* network byte order */
+	__u32 num_sge;		/* SGEs following, or 0 with inline data */
+	__u64 remote_addr;
+	__u32 rkey;
+	__u32 inline_len;	/* bytes of inline data following (IBV_SEND_INLINE) */
+	__u64 compare_add;
+	__u64 swap;
+	__u32 reserved[2];
+	/* then num_sge struct xenib_sge, or inline_len bytes */
+};
+
+/* Receive-queue entry: guest produces, backend consumes. */
+struct xenib_recv_wqe {
+	__u64 wr_id;
+	__u32 num_sge;
+	__u32 reserved;
+	/* then num_sge struct xenib_sge */
+};
+
+/* MODIFY_QP / QUERY_QP attributes (IB values, virtual handles). */
+struct xenib_ah_attr {
+	__u8  dgid[16];
+	__u32 flow_label;
+	__u8  sgid_index;
+	__u8  hop_limit;
+	__u8  traffic_class;
+	__u8  is_global;
+	__u16 dlid;
+	__u8  sl;
+	__u8  src_path_bits;
+	__u8  static_rate;
+	__u8  port_num;
+	__u16 reserved;
+};
+
+struct xenib_qp_attr {
+	__u32 qp_state;
+	__u32 cur_qp_state;
+	__u32 path_mtu;
+	__u32 qkey;
+	__u32 rq_psn;
+	__u32 sq_psn;
+	__u32 dest_qp_num;
+	__u32 qp_access_flags;
+	__u16 pkey_index;
+	__u8  port_num;
+	__u8  min_rnr_timer;
+	__u8  timeout;
+	__u8  retry_cnt;
+	__u8  rnr_retry;
+	__u8  max_rd_atomic;
+	__u8  max_dest_rd_atomic;
+	__u8  sq_draining;
+	__u8  en_sqd_async_notify;
+	__u8  reserved;
+	struct xenib_ah_attr ah;
+};
+
+struct xenib_modify_qp_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 qpn;
+	__u32 attr_mask;	/* IBV_QP_* */
+	struct xenib_qp_attr attr;
+};
+
+struct xenib_query_qp_resp {
+	struct xenib_ctrl_hdr hdr;
+	struct xenib_qp_attr attr;
+};
+
+struct xenib_query_device_resp {
+	struct xenib_ctrl_hdr hdr;
+	struct xenib_device_info dev;
+};
+
+struct xenib_query_port_resp {
+	struct xenib_ctrl_hdr hdr;
+	struct xenib_port_info port;
+};
+
+/* Responses with no body use a bare struct xenib_ctrl_hdr. */
+
+#endif /* XENIB_ABI_H */

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Logging and time. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "xenibd/xenibd.h"
+
+uint64_t xd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void vlog(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs("xenibd: ", stderr);
+	if (prefix)
+		fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void xd_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(NULL, fmt, ap);
+	va_end(ap);
+}
+
+void xd_dbg(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!xd.cfg.verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(NULL, fmt, ap);
+	va_end(ap);
+}
+
+void xd_ctx_log(struct xd_ctx *ctx, const char *fmt, ...)
+{
+	char prefix[128];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "guest %s (pid %d): ",
+		 ctx->guest ? ctx->guest->name : "?", (int)ctx->pid);
+	va_start(ap, fmt);
+	vlog(prefix, fmt, ap);
+	va_end(ap);
+}

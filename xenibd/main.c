@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xenibd main loop.
+ *
+ * Poll the rings while there is work; after spin_us without work, tell every
+ * guest we are going to sleep (ctx page backend_sleeping = 1), re-check the
+ * rings (see util/xenib_ring.h for why this cannot lose a kick) and sleep in
+ * epoll until a doorbell, a control message or the next retry timer.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include "util/hv.h"
+#include "util/xenib_ring.h"
+#include "xenibd/xenibd.h"
+#include "xenibd/loop.h"
+
+struct xd_state xd;
+static bool stopping;
+static int sig_fd = -1;
+
+#define EV_TYPE_SHIFT 56
+
+int xd_loop_watch(int fd, enum xd_ev_type type, void *ptr)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN,
+		.data.u64 = ((uint64_t)type << EV_TYPE_SHIFT) | (uintptr_t)ptr,
+	};
+
+	return epoll_ctl(xd.epfd, EPOLL_CTL_ADD, fd, &ev) ? errno : 0;
+}
+
+void xd_loop_unwatch(int fd)
+{
+	epoll_ctl(xd.epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static void handle_event(const struct epoll_event *ev)
+{
+	enum xd_ev_type type = ev->data.u64 >> EV_TYPE_SHIFT;
+	void *ptr = (void *)(uintptr_t)(ev->data.u64 &
+					((1ull << EV_TYPE_SHIFT) - 1));
+
+	switch (type) {
+	case XD_EV_LISTEN:
+		xd_ctx_accept();
+		break;
+	case XD_EV_CTX:
+		xd_ctx_readable(ptr);
+		break;
+	case XD_EV_DOORBELL:
+		hv_notify_drain(((struct xd_notify *)ptr)->fd);
+		break;
+	case XD_EV_ADMIN:
+		xd_admin_readable(xd.admin_fd);
+		break;
+	case XD_EV_SIGNAL:
+		stopping = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Service control channels and doorbells.  Handles at most one event per
+ * fd per call, so a guest flooding its channel cannot starve the others.
+ */
+static void service_events(const struct timespec *timeout)
+{
+	struct epoll_event evs[32];
+	int i, n;
+
+	n = epoll_pwait2(xd.epfd, evs, 32, timeout, NULL);
+	for (i = 0; i < n; i++)
+		handle_event(&evs[i]);
+}
+
+static void set_sleeping(uint32_t v)
+{
+	struct list_node *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &xd.ctxs) {
+		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
+
+		/* We write the flag, guests read it after publishing work. */
+		if (ctx->page)
+			xr_store_relaxed(&ctx->page->backend_sleeping, v);
+	}
+}
+
+static void main_loop(void)
+{
+	static const struct timespec zero;
+	const uint64_t spin_ns = xd.cfg.spin_us * 1000ull;
+	uint64_t idle_since = xd_now_ns();
+	unsigned int iter = 0;
+
+	while (!stopping) {
+		uint64_t next = UINT64_MAX;
+		struct timespec ts;
+
+		xd.now_ns = xd_now_ns();
+		if (xd_engine_poll(&next)) {
+			idle_since = xd.now_ns;
+			if (!(++iter & 63))
+				service_events(&zero);
+			continue;
+		}
+		if (xd.now_ns - idle_since < spin_ns) {
+			if (!(++iter & 15))
+				service_events(&zero);
+			sched_yield();	/* oversubscribed cores: let guests run */
+			continue;
+		}
+		set_sleeping(1);
+		xr_full_fence();
+		xd.now_ns = xd_now_ns();
+		if (xd_engine_has_work()) {
+			set_sleeping(0);
+			idle_since = xd.now_ns;
+			continue;
+		}
+		if (next != UINT64_MAX) {
+			uint64_t d = next > xd.now_ns ? next - xd.now_ns : 0;
+
+			ts.tv_sec = d / 1000000000ull;
+			ts.tv_nsec = d % 1000000000ull;
+		}
+		service_events(next == UINT64_MAX ? NULL : &ts);
+		set_sleeping(0);
+		idle_since = xd_now_ns();
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: xenibd [-d DIR] [-n DEVICE] [-f] [-v] [-s SPIN_US]\n"
+		"  -d DIR     run directory (default %s)\n"
+		"  -n DEVICE  device name (default xenib0)\n"
+		"  -f         stay in the foreground (logs on stderr)\n"
+		"  -v         verbose logging\n"
+		"  -s US      poll this long without work before sleeping (default 50)\n",
+		XENIB_RUN_DIR);
+}
+
+static int setup(void)
+{
+	sigset_t mask;
+	int err;
+
+	xd.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (xd.epfd < 0)
+		return errno;
+	if (mkdir(xd.cfg.dir, 0755) && errno != EEXIST)
+		return errno;
+	xd.guests = calloc(xd.cfg.max_guests, sizeof(*xd.guests));
+	if (!xd.guests)
+		return ENOMEM;
+	list_init(&xd.ctxs);
+	list_init(&xd.qps);
+	xd_table_init(&xd.regions, "regions", 1u << 20);
+	xd_table_init(&xd.notifies, "notifiers", 1u << 16);
+	xd_table_init(&xd.pds, "pds", 1u << 16);
+	xd_table_init(&xd.mrs, "mrs", 1u << 20);
+	xd_table_init(&xd.cqs, "cqs", 1u << 16);
+	xd_table_init(&xd.qpt, "qps", (1u << 16) - 1);	/* 24-bit QPNs */
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0 || xd_loop_watch(sig_fd, XD_EV_SIGNAL, NULL))
+		return errno;
+
+	xd.admin_fd = xd_admin_listen(xd.cfg.dir);
+	if (xd.admin_fd < 0)
+		return -xd.admin_fd;
+	err = xd_loop_watch(xd.admin_fd, XD_EV_ADMIN, NULL);
+	if (err)
+		return err;
+	/* Listen last: the socket's existence means "ready". */
+	xd.listen_fd = hv_emu_listen(xd.cfg.dir, xd.cfg.devname);
+	if (xd.listen_fd < 0)
+		return -xd.listen_fd;
+	return xd_loop_watch(xd.listen_fd, XD_EV_LISTEN, NULL);
+}
+
+static void teardown(void)
+{
+	char path[512];
+
+	while (!list_empty(&xd.ctxs))
+		xd_ctx_destroy(list_entry(xd.ctxs.next, struct xd_ctx, link));
+	if (!hv_emu_sock_path(path, sizeof(path), xd.cfg.dir, xd.cfg.devname))
+		unlink(path);
+	snprintf(path, sizeof(path), "%s/xenibd.ctl", xd.cfg.dir);
+	unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+	bool foreground = false;
+	int opt, err;
+
+	xd.cfg.dir = hv_emu_dir();
+	xd.cfg.devname = "xenib0";
+	xd.cfg.spin_us = 50;
+	xd.cfg.max_guests = 1024;
+	while ((opt = getopt(argc, argv, "d:n:fvs:h")) != -1) {
+		switch (opt) {
+		case 'd':
+			xd.cfg.dir = optarg;
+			break;
+		case 'n':
+			xd.cfg.devname = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'v':
+			xd.cfg.verbose = true;
+			break;
+		case 's':
+			xd.cfg.spin_us = strtoul(optarg, NULL, 0);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	err = setup();
+	if (err) {
+		xd_log("cannot start in %s: %s", xd.cfg.dir, strerror(err));
+		return 1;
+	}
+	if (!foreground && daemon(0, 0)) {
+		xd_log("cannot daemonize: %s", strerror(errno));
+		return 1;
+	}
+	xd_log("serving %s in %s (emulated hypervisor)", xd.cfg.devname,
+	       xd.cfg.dir);
+	main_loop();
+	teardown();
+	xd_log("stopped");
+	return 0;
+}

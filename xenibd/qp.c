@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Queue pairs: creation, attributes, state changes, destruction. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xenib_ring.h"
+#include "xenibd/xenibd.h"
+
+#define XD_QP_ACCESS_MASK (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ | \
+			   IBV_ACCESS_REMOTE_ATOMIC)
+
+static uint32_t send_wqe_bytes(uint32_t max_sge, uint32_t max_inline)
+{
+	uint32_t body = max_sge * sizeof(struct xenib_sge);
+
+	if (max_inline > body)
+		body = max_inline;
+	return sizeof(struct xenib_send_wqe) + body;
+}
+
+static int qp_check_create(const struct xenib_create_qp_req *req)
+{
+	if (req->qp_type != IBV_QPT_RC)
+		return EOPNOTSUPP;	/* ABI 1: RC only */
+	if (req->srq != XENIB_INVALID_HANDLE)
+		return EOPNOTSUPP;
+	if (req->max_send_sge > XENIB_MAX_SGE ||
+	    req->max_recv_sge > XENIB_MAX_SGE ||
+	    req->max_inline > XENIB_MAX_INLINE || req->sq_sig_all > 1)
+		return EINVAL;
+	if (req->sq.entries > XENIB_MAX_QP_WR || req->rq.entries > XENIB_MAX_QP_WR)
+		return EINVAL;
+	return 0;
+}
+
+int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
+		 uint32_t *qpn)
+{
+	struct xd_pd *pd;
+	struct xd_cq *scq, *rcq;
+	struct xd_qp *qp;
+	int err;
+
+	err = qp_check_create(req);
+	if (err)
+		return err;
+	if (!ctx->page || !ctx->doorbell)
+		return EPROTO;	/* context page and doorbell come first */
+	pd = xd_pd_lookup(ctx, req->pd);
+	scq = xd_cq_lookup(ctx, req->send_cq);
+	rcq = xd_cq_lookup(ctx, req->recv_cq);
+	if (!pd || !scq || !rcq)
+		return ENOENT;
+	qp = calloc(1, sizeof(*qp));
+	if (!qp)
+		return ENOMEM;
+	err = xd_ring_attach(ctx, &qp->sq, &req->sq,
+			     send_wqe_bytes(req->max_send_sge, req->max_inline));
+	if (err)
+		goto err_free;
+	err = xd_ring_attach(ctx, &qp->rq, &req->rq,
+			     sizeof(struct xenib_recv_wqe) +
+			     req->max_recv_sge * sizeof(struct xenib_sge));
+	if (err)
+		goto err_sq;
+	/* QPNs are 24 bits; the table's limit keeps them there. */
+	err = xd_table_add(&xd.qpt, &qp->h);
+	if (err)
+		goto err_rq;
+	qp->ctx = ctx;
+	qp->pd = pd;
+	qp->send_cq = scq;
+	qp->recv_cq = rcq;
+	qp->qp_type = req->qp_type;
+	qp->sq_sig_all = req->sq_sig_all;
+	qp->max_send_sge = req->max_send_sge;
+	qp->max_recv_sge = req->max_recv_sge;
+	qp->max_inline = req->max_inline;
+	qp->attr.qp_state = IBV_QPS_RESET;
+	qp->attr.port_num = 1;
+	pd->refs++;
+	scq->refs++;
+	rcq->refs++;
+	list_add_tail(&xd.qps, &qp->active);
+	ctx->nobj++;
+	xd.stats.qps++;
+	*qpn = qp->h.id;
+	return 0;
+
+err_rq:
+	xd_ring_detach(&qp->rq);
+err_sq:
+	xd_ring_detach(&qp->sq);
+err_free:
+	free(qp);
+	return err;
+}
+
+struct xd_qp *xd_qp_find(uint32_t qpn)
+{
+	return (struct xd_qp *)xd_table_get(&xd.qpt, qpn);
+}
+
+static struct xd_qp *qp_lookup(struct xd_ctx *ctx, uint32_t qpn)
+{
+	struct xd_qp *qp = xd_qp_find(qpn);
+
+	return (qp && qp->ctx == ctx) ? qp : NULL;
+}
+
+/* Values of the attributes named in mask must be in range. */
+static int qp_check_values(const struct xd_qp *qp,
+			   const struct xenib_qp_attr *a, uint32_t mask)
+{
+	const struct xenib_ah_attr *ah = &a->ah;
+
+	if ((mask & IBV_QP_PORT) && a->port_num != 1)
+		return EINVAL;
+	if ((mask & IBV_QP_PKEY_INDEX) && a->pkey_index != 0)
+		return EINVAL;
+	if ((mask & IBV_QP_ACCESS_FLAGS) &&
+	    (a->qp_access_flags & ~(XD_QP_ACCESS_MASK | IBV_ACCESS_LOCAL_WRITE)))
+		return EINVAL;
+	if ((mask & IBV_QP_PATH_MTU) &&
+	    (a->path_mtu < IBV_MTU_256 || a->path_mtu > IBV_MTU_4096))
+		return EINVAL;
+	if ((mask & IBV_QP_DEST_QPN) && a->dest_qp_num > 0xffffff)
+		return EINVAL;
+	if ((mask & IBV_QP_RQ_PSN) && a->rq_psn > 0xffffff)
+		return EINVAL;
+	if ((mask & IBV_QP_SQ_PSN) && a->sq_psn > 0xffffff)
+		return EINVAL;
+	if ((mask & IBV_QP_TIMEOUT) && a->timeout > 31)
+		return EINVAL;
+	if ((mask & IBV_QP_RETRY_CNT) && a->retry_cnt > 7)
+		return EINVAL;
+	if ((mask & IBV_QP_RNR_RETRY) && a->rnr_retry > 7)
+		return EINVAL;
+	if ((mask & IBV_QP_MIN_RNR_TIMER) && a->min_rnr_timer > 31)
+		return EINVAL;
+	if ((mask & IBV_QP_MAX_QP_RD_ATOMIC) && a->max_rd_atomic > 16)
+		return EINVAL;
+	if ((mask & IBV_QP_MAX_DEST_RD_ATOMIC) && a->max_dest_rd_atomic > 16)
+		return EINVAL;
+	if (mask & IBV_QP_AV) {
+		if (ah->port_num > 1 || ah->sl > 15)
+			return EINVAL;
+		if (ah->is_global && ah->sgid_index != 0)
+			return EINVAL;
+		if (!ah->dlid && !ah->is_global)
+			return EINVAL;
+	}
+	if (mask & (IBV_QP_ALT_PATH | IBV_QP_PATH_MIG_STATE))
+		return EOPNOTSUPP;	/* no alternate paths on a virtual port */
+	return 0;
+}
+
+static void qp_apply(struct xd_qp *qp, const struct xenib_qp_attr *a,
+		     uint32_t mask)
+{
+	struct xenib_qp_attr *c = &qp->attr;
+
+	if (mask & IBV_QP_PKEY_INDEX)
+		c->pkey_index = a->pkey_index;
+	if (mask & IBV_QP_PORT)
+		c->port_num = a->port_num;
+	if (mask & IBV_QP_ACCESS_FLAGS)
+		c->qp_access_flags = a->qp_access_flags;
+	if (mask & IBV_QP_QKEY)
+		c->qkey = a->qkey;
+	if (mask & IBV_QP_AV)
+		c->ah = a->ah;
+	if (mask & IBV_QP_PATH_MTU)
+		c->path_mtu = a->path_mtu;
+	if (mask & IBV_QP_DEST_QPN)
+		c->dest_qp_num = a->dest_qp_num;
+	if (mask & IBV_QP_RQ_PSN)
+		c->rq_psn = a->rq_psn;
+	if (mask & IBV_QP_SQ_PSN)
+		c->sq_psn = a->sq_psn;
+	if (mask & IBV_QP_MAX_DEST_RD_ATOMIC)
+		c->max_dest_rd_atomic = a->max_dest_rd_atomic;
+	if (mask & IBV_QP_MAX_QP_RD_ATOMIC)
+		c->max_rd_atomic = a->max_rd_atomic;
+	if (mask & IBV_QP_MIN_RNR_TIMER)
+		c->min_rnr_timer = a->min_rnr_timer;
+	if (mask & IBV_QP_TIMEOUT)
+		c->timeout = a->timeout;
+	if (mask & IBV_QP_RETRY_CNT)
+		c->retry_cnt = a->retry_cnt;
+	if (mask & IBV_QP_RNR_RETRY)
+		c->rnr_retry = a->rnr_retry;
+	if (mask & IBV_QP_EN_SQD_ASYNC_NOTIFY)
+		c->en_sqd_async_notify = a->en_sqd_async_notify;
+}
+
+/* Forget everything on the rings: RESET discards outstanding work. */
+static void qp_reset(struct xd_qp *qp)
+{
+	qp->sq.idx = xr_load_acquire(&qp->sq.hdr->prod);
+	xr_store_release(&qp->sq.hdr->cons, qp->sq.idx);
+	qp->rq.idx = xr_load_acquire(&qp->rq.hdr->prod);
+	xr_store_release(&qp->rq.hdr->cons, qp->rq.idx);
+	qp->stall = XD_STALL_NONE;
+	memset(&qp->attr, 0, sizeof(qp->attr));
+	qp->attr.qp_state = IBV_QPS_RESET;
+	qp->attr.port_num = 1;
+}
+
+int xd_qp_modify(struct xd_ctx *ctx, const struct xenib_modify_qp_req *req)
+{
+	struct xd_qp *qp = qp_lookup(ctx, req->qpn);
+	uint32_t cur, next, mask = req->attr_mask;
+	int err;
+
+	if (!qp)
+		return ENOENT;
+	cur = qp->attr.qp_state;
+	next = (mask & IBV_QP_STATE) ? req->attr.qp_state : cur;
+	if ((mask & IBV_QP_CUR_STATE) && req->attr.cur_qp_state != cur)
+		return EINVAL;
+	err = xd_qp_check_transition(qp->qp_type, cur, next, mask);
+	if (!err)
+		err = qp_check_values(qp, &req->attr, mask);
+	if (err)
+		return err;
+	if (next == IBV_QPS_RESET) {
+		qp_reset(qp);
+		return 0;
+	}
+	qp_apply(qp, &req->attr, mask);
+	qp->attr.qp_state = next;
+	if (next == IBV_QPS_ERR && cur != IBV_QPS_ERR)
+		xd_engine_flush_qp(qp);
+	/* WQEs run to completion when executed: SQD is drained at once. */
+	if (next == IBV_QPS_SQD && cur != IBV_QPS_SQD &&
+	    qp->attr.en_sqd_async_notify)
+		xd_ctx_post_async(ctx, IBV_EVENT_SQ_DRAINED, qp->h.id);
+	return 0;
+}
+
+int xd_qp_query(struct xd_ctx *ctx, uint32_t qpn, struct xenib_qp_attr *attr)
+{
+	struct xd_qp *qp = qp_lookup(ctx, qpn);
+
+	if (!qp)
+		return ENOENT;
+	*attr = qp->attr;
+	attr->cur_qp_state = qp->attr.qp_state;
+	attr->sq_draining = 0;
+	return 0;
+}
+
+void xd_qp_to_error(struct xd_qp *qp, uint32_t async_event)
+{
+	if (qp->attr.qp_state == IBV_QPS_ERR)
+		return;
+	qp->attr.qp_state = IBV_QPS_ERR;
+	qp->stall = XD_STALL_NONE;
+	if (async_event)
+		xd_ctx_post_async(qp->ctx, async_event, qp->h.id);
+	xd_engine_flush_qp(qp);
+}
+
+void xd_qp_free(struct xd_qp *qp)
+{
+	list_del(&qp->active);
+	xd_ring_detach(&qp->sq);
+	xd_ring_detach(&qp->rq);
+	qp->pd->refs--;
+	qp->send_cq->refs--;
+	qp->recv_cq->refs--;
+	qp->ctx->nobj--;
+	xd_table_del(&xd.qpt, &qp->h);
+	xd.stats.qps--;
+	free(qp);
+}
+
+int xd_qp_destroy(struct xd_ctx *ctx, uint32_t qpn)
+{
+	struct xd_qp *qp = qp_lookup(ctx, qpn);
+
+	if (!qp)
+		return ENOENT;
+	xd_qp_free(qp);
+	return 0;
+}

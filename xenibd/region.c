@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Guest memory shared with the backend (regions) and rings inside them. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "util/hv.h"
+#include "util/xenib_ring.h"
+#include "xenibd/xenibd.h"
+
+#define XD_MAX_REGION_PAGES (1u << 20)	/* 4 GiB per region */
+
+int xd_region_map(struct xd_ctx *ctx, int fd, uint64_t offset, uint32_t npages,
+		  uint32_t flags, uint32_t *handle)
+{
+	bool ctx_page = flags & XENIB_REGION_CTX_PAGE;
+	struct xd_region *r;
+	size_t len;
+	int err;
+
+	if (fd < 0)
+		return EBADF;
+	if ((flags & ~XENIB_REGION_CTX_PAGE) || !npages ||
+	    npages > XD_MAX_REGION_PAGES || (offset & (XENIB_PAGE_SIZE - 1)))
+		return EINVAL;
+	if (ctx_page && (npages != 1 || ctx->page))
+		return ctx->page ? EEXIST : EINVAL;
+	len = (size_t)npages * XENIB_PAGE_SIZE;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return ENOMEM;
+	r->va = hv_backend_map(fd, offset, len);
+	if (!r->va) {
+		err = errno;
+		free(r);
+		return err;
+	}
+	err = xd_table_add(&xd.regions, &r->h);
+	if (err) {
+		hv_backend_unmap(r->va, len);
+		free(r);
+		return err;
+	}
+	r->ctx = ctx;
+	r->fd = fd;
+	r->fd_offset = offset;
+	r->len = len;
+	r->ctx_page = ctx_page;
+	if (ctx_page) {
+		ctx->page = r->va;
+		ctx->ctx_page_region = r;
+	}
+	ctx->nobj++;
+	xd.stats.regions++;
+	*handle = r->h.id;
+	return 0;
+}
+
+struct xd_region *xd_region_lookup(struct xd_ctx *ctx, uint32_t handle)
+{
+	struct xd_region *r = (struct xd_region *)xd_table_get(&xd.regions,
+							       handle);
+
+	return (r && r->ctx == ctx) ? r : NULL;
+}
+
+void xd_region_free(struct xd_region *r)
+{
+	if (r->ctx_page) {
+		r->ctx->page = NULL;
+		r->ctx->ctx_page_region = NULL;
+	}
+	r->ctx->nobj--;
+	xd_table_del(&xd.regions, &r->h);
+	hv_backend_unmap(r->va, r->len);
+	close(r->fd);
+	xd.stats.regions--;
+	free(r);
+}
+
+int xd_region_unmap(struct xd_ctx *ctx, uint32_t handle)
+{
+	struct xd_region *r = xd_region_lookup(ctx, handle);
+
+	if (!r)
+		return ENOENT;
+	if (r->refs || r->ctx_page)
+		return EBUSY;
+	xd_region_free(r);
+	return 0;
+}
+
+static bool is_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int xd_ring_attach(struct xd_ctx *ctx, struct xd_ring *ring,
+		   const struct xenib_ring_desc *d, uint32_t min_stride)
+{
+	struct xd_region *r = xd_region_lookup(ctx, d->region);
+
+	if (!r || r->ctx_page)
+		return ENOENT;
+	if (!is_pow2(d->entries) || !is_pow2(d->stride) ||
+	    d->stride < min_stride || d->stride > 65536 ||
+	    (d->offset & (XENIB_PAGE_SIZE - 1)) || d->offset >= r->len ||
+	    xr_ring_bytes(d->entries, d->stride) > r->len - d->offset)
+		return EINVAL;
+	ring->region = r;
+	ring->hdr = (struct xenib_ring_hdr *)((char *)r->va + d->offset);
+	ring->entries = d->entries;
+	ring->stride = d->stride;
+	/* Start where the guest's ring currently is; never trust it later. */
+	ring->idx = xr_load_acquire(&ring->hdr->prod);
+	xr_store_release(&ring->hdr->cons, ring->idx);
+	r->refs++;
+	return 0;
+}
+
+void xd_ring_detach(struct xd_ring *ring)
+{
+	if (ring->region)
+		ring->region->refs--;
+	ring->region = NULL;
+	ring->hdr = NULL;
+}

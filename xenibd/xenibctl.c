@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* xenibctl: ask a running xenibd for its accounting. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "util/hv.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xenibctl [-d DIR] stats|guests\n"
+		   "  -d DIR  xenibd's run directory (default $XENIB_EMU_DIR or %s)\n",
+		XENIB_RUN_DIR);
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *dir = hv_emu_dir();
+	char buf[4096];
+	ssize_t n;
+	int opt, fd;
+
+	while ((opt = getopt(argc, argv, "d:h")) != -1) {
+		if (opt == 'd') {
+			dir = optarg;
+		} else {
+			usage(opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc - 1 || (strcmp(argv[optind], "stats") &&
+				    strcmp(argv[optind], "guests"))) {
+		usage(stderr);
+		return 2;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/xenibd.ctl", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "xenibctl: cannot reach xenibd at %s: %s\n",
+			sa.sun_path, strerror(errno));
+		return 1;
+	}
+	snprintf(buf, sizeof(buf), "%s\n", argv[optind]);
+	if (write(fd, buf, strlen(buf)) < 0) {
+		perror("xenibctl: write");
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, n, stdout);
+	close(fd);
+	return n < 0 ? 1 : 0;
+}

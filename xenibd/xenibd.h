@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * xenibd: the dom0 backend.  It owns every resource a guest uses, validates
+ * every byte a guest sends, and gives guests only virtual handles.
+ *
+ * Threading: one thread.  The main loop (main.c) services control channels
+ * and runs the WQE engine (engine.c); it polls while there is work and sleeps
+ * in epoll after telling the guests to kick it.  Nothing here takes a lock.
+ */
+#ifndef XENIBD_H
+#define XENIBD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <infiniband/verbs.h>
+#include <rdma/xenib-abi.h>
+
+#include "xenibd/list.h"
+#include "xenibd/handles.h"
+
+struct xd_ctx;
+
+/* A guest: one domain (Xen) or one emulated guest name. */
+struct xd_guest {
+	char name[64];
+	uint32_t id;		/* index in the guest table, LID = id + 1 */
+	uint16_t lid;		/* virtual LID */
+	uint64_t guid;		/* virtual port/node GUID, host order */
+	unsigned int nctx;	/* open contexts */
+};
+
+/* Guest memory the backend has mapped (MAP_REGION). */
+struct xd_region {
+	struct xd_handle h;
+	struct xd_ctx *ctx;
+	int fd;			/* emulation: the sealed memfd */
+	uint64_t fd_offset;
+	void *va;		/* backend mapping */
+	size_t len;
+	unsigned int refs;	/* rings and MR segments using it */
+	bool ctx_page;
+};
+
+struct xd_notify {
+	struct xd_handle h;
+	struct xd_ctx *ctx;
+	int fd;			/* backend end of the notifier pair */
+	uint32_t kind;
+	unsigned int refs;	/* CQs signalling through it */
+};
+
+struct xd_pd {
+	struct xd_handle h;
+	struct xd_ctx *ctx;
+	unsigned int refs;	/* MRs and QPs */
+};
+
+struct xd_mr {
+	struct xd_handle h;	/* h.id is both lkey and rkey */
+	struct xd_ctx *ctx;
+	struct xd_pd *pd;
+	uint64_t iova;		/* first byte the guest may name */
+	uint64_t length;
+	uint32_t access;	/* IBV_ACCESS_* */
+	char *view;		/* backend view of the page span */
+	size_t view_len;
+	uint64_t view_iova;	/* iova of view[0] (iova rounded down) */
+	struct xd_region **regions;	/* referenced regions, for release */
+	uint32_t nregions;
+};
+
+/* A ring in guest memory; only the backend's own indices are trusted. */
+struct xd_ring {
+	struct xd_region *region;
+	struct xenib_ring_hdr *hdr;
+	uint32_t entries;
+	uint32_t stride;
+	uint32_t idx;		/* backend's private index (cons or prod) */
+};
+
+struct xd_cq {
+	struct xd_handle h;
+	struct xd_ctx *ctx;
+	struct xd_ring ring;	/* backend produces */
+	struct xd_notify *notify;
+	uint32_t events;	/* backend's copy of hdr->events */
+	unsigned int refs;	/* QPs */
+	bool overrun;
+};
+
+enum xd_stall {
+	XD_STALL_NONE,
+	XD_STALL_RNR,		/* responder had no receive WQE */
+	XD_STALL_RETRY,		/* responder not reachable / not ready */
+};
+
+struct xd_qp {
+	struct xd_handle h;	/* h.id is the virtual QPN */
+	struct xd_ctx *ctx;
+	struct xd_pd *pd;
+	struct xd_cq *send_cq, *recv_cq;
+	struct xd_ring sq, rq;	/* guest produces, backend consumes */
+	uint32_t qp_type;
+	bool sq_sig_all;
+	uint32_t max_send_sge, max_recv_sge, max_inline;
+	struct xenib_qp_attr attr;	/* current attributes */
+	/* head-of-SQ retry state (RNR / transport retry) */
+	enum xd_stall stall;
+	unsigned int stall_count;
+	uint64_t stall_until_ns;
+	uint64_t stall_deadline_ns;
+	struct list_node active;	/* on xd.qps */
+};
+
+struct xd_ctx {
+	int sock;
+	pid_t pid;
+	struct xd_guest *guest;
+	bool hello;
+	struct xd_region *ctx_page_region;
+	struct xenib_ctx_page *page;	/* NULL until mapped */
+	struct xd_notify *doorbell, *async;
+	uint32_t async_prod;
+	unsigned int nobj;		/* objects owned, for accounting */
+	struct list_node link;
+};
+
+struct xd_stats {
+	long guests, contexts, pds, mrs, cqs, qps, regions, notifiers;
+	long long mr_bytes;
+	long long ctrl_errors, ctrl_msgs;
+	long long wqes;
+};
+
+struct xd_config {
+	const char *dir;
+	const char *devname;
+	bool verbose;
+	unsigned int spin_us;
+	unsigned int max_guests;
+};
+
+struct xd_state {
+	struct xd_config cfg;
+	int epfd;
+	int listen_fd;
+	int admin_fd;
+	struct list_node ctxs;
+	struct list_node qps;		/* every QP, for the engine */
+	struct xd_table regions, notifies, pds, mrs, cqs, qpt;
+	struct xd_guest *guests;	/* cfg.max_guests entries */
+	struct xd_stats stats;
+	uint64_t now_ns;
+};
+
+extern struct xd_state xd;
+
+/* log.c */
+void xd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void xd_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void xd_ctx_log(struct xd_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+uint64_t xd_now_ns(void);
+
+/* guest.c */
+struct xd_guest *xd_guest_get(const char *name);
+void xd_guest_put(struct xd_guest *g);
+void xd_guest_port(const struct xd_guest *g, struct xenib_port_info *port);
+void xd_guest_device(const struct xd_guest *g, struct xenib_device_info *dev);
+
+/* ctrl.c: one control message in, one response out */
+void xd_ctrl_handle(struct xd_ctx *ctx, void *msg, ssize_t len, int fd);
+
+/* ctx.c */
+void xd_ctx_accept(void);
+void xd_ctx_readable(struct xd_ctx *ctx);
+void xd_ctx_destroy(struct xd_ctx *ctx);
+void xd_ctx_post_async(struct xd_ctx *ctx, uint32_t type, uint32_t handle);
+
+/* region.c */
+int xd_region_map(struct xd_ctx *ctx, int fd, uint64_t offset, uint32_t npages,
+		  uint32_t flags, uint32_t *handle);
+int xd_region_unmap(struct xd_ctx *ctx, uint32_t handle);
+struct xd_region *xd_region_lookup(struct xd_ctx *ctx, uint32_t handle);
+void xd_region_free(struct xd_region *r);
+int xd_ring_attach(struct xd_ctx *ctx, struct xd_ring *ring,
+		   const struct xenib_ring_desc *d, uint32_t min_stride);
+void xd_ring_detach(struct xd_ring *ring);
+
+/* notify.c */
+int xd_notify_bind(struct xd_ctx *ctx, int fd, uint32_t kind, uint32_t *handle);
+int xd_notify_unbind(struct xd_ctx *ctx, uint32_t handle);
+struct xd_notify *xd_notify_lookup(struct xd_ctx *ctx, uint32_t handle);
+void xd_notify_free(struct xd_notify *n);
+
+/* pd.c */
+int xd_pd_alloc(struct xd_ctx *ctx, uint32_t *handle);
+int xd_pd_dealloc(struct xd_ctx *ctx, uint32_t handle);
+struct xd_pd *xd_pd_lookup(struct xd_ctx *ctx, uint32_t handle);
+void xd_pd_free(struct xd_pd *pd);
+
+/* mr.c */
+int xd_mr_reg(struct xd_ctx *ctx, const struct xenib_reg_mr_req *req,
+	      size_t len, uint32_t *key);
+int xd_mr_dereg(struct xd_ctx *ctx, uint32_t key);
+void xd_mr_free(struct xd_mr *mr);
+/*
+ * Fast-path translation: the backend address of [addr, addr + len) through
+ * key, or NULL if the key is unknown, belongs to another PD, lacks access
+ * or the range is out of bounds.  O(1), allocation-free.
+ */
+void *xd_mr_translate(uint32_t key, const struct xd_pd *pd, uint64_t addr,
+		      uint64_t len, uint32_t need_access);
+
+/* cq.c */
+int xd_cq_create(struct xd_ctx *ctx, const struct xenib_create_cq_req *req,
+		 uint32_t *handle);
+int xd_cq_destroy(struct xd_ctx *ctx, uint32_t handle);
+struct xd_cq *xd_cq_lookup(struct xd_ctx *ctx, uint32_t handle);
+void xd_cq_free(struct xd_cq *cq);
+/* Write one CQE (and raise a completion event if armed); false on overrun. */
+bool xd_cq_push(struct xd_cq *cq, const struct xenib_cqe *cqe, bool solicited);
+
+/* qp.c */
+int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
+		 uint32_t *qpn);
+int xd_qp_modify(struct xd_ctx *ctx, const struct xenib_modify_qp_req *req);
+int xd_qp_query(struct xd_ctx *ctx, uint32_t qpn, struct xenib_qp_attr *attr);
+int xd_qp_destroy(struct xd_ctx *ctx, uint32_t qpn);
+void xd_qp_free(struct xd_qp *qp);
+struct xd_qp *xd_qp_find(uint32_t qpn);
+void xd_qp_to_error(struct xd_qp *qp, uint32_t async_event);
+
+/* qp_state.c: IB QP state machine (ibv_modify_qp(3)) */
+int xd_qp_check_transition(uint32_t qp_type, uint32_t cur, uint32_t next,
+			   uint32_t mask);
+
+/* engine.c */
+/* Run every QP once; returns WQEs processed.  *next_ns: earliest timer. */
+unsigned int xd_engine_poll(uint64_t *next_ns);
+bool xd_engine_has_work(void);
+void xd_engine_flush_qp(struct xd_qp *qp);
+
+/* admin.c */
+int xd_admin_listen(const char *dir);
+void xd_admin_readable(int fd);
+
+#endif /* XENIBD_H */
