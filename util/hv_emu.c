@@ -74,19 +74,28 @@ int hv_shm_alloc(struct hv_shm *shm, size_t len, const char *name)
 	return 0;
 }
 
+/* A piece of the range being adopted, with the protection to keep. */
+struct adopt_piece {
+	uintptr_t lo, hi;
+	int prot;
+};
+
+#define ADOPT_MAX_PIECES 64
+
 /*
- * Check that [start, end) is fully mapped by mappings whose pages may be
- * re-backed: private mappings (anonymous, heap, stack, private file COW
- * pages) and our own earlier memfd shares.  Returns the protection to keep,
- * or -errno.
+ * Split [start, end) along the process's mappings.  Only private mappings
+ * (anonymous, heap, stack, private file COW pages) and earlier MR shares
+ * (memfd "xenib-mr") may be re-backed: a shared file mapping would lose its
+ * file semantics and queue memory (memfd "xenib-ring...") is already shared
+ * with the backend.  Returns the number of pieces or -errno.
  */
-static int adopt_check_maps(uintptr_t start, uintptr_t end)
+static int adopt_split(uintptr_t start, uintptr_t end,
+		       struct adopt_piece *pc, int max)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	char line[512];
 	uintptr_t covered = start;
-	int prot = PROT_READ | PROT_WRITE;
-	int ret = -EFAULT;
+	int n = 0, ret = -EFAULT;
 
 	if (!f)
 		return -errno;
@@ -101,19 +110,23 @@ static int adopt_check_maps(uintptr_t start, uintptr_t end)
 			continue;
 		if (lo > covered)
 			break;			/* hole */
-		if (perms[3] == 's' && !strstr(path, "/memfd:xenib")) {
-			ret = -EINVAL;		/* shared file/device mapping */
+		if (perms[3] == 's' && strncmp(path, "/memfd:xenib-mr", 15)) {
+			ret = -EINVAL;
 			goto out;
 		}
-		if (perms[0] != 'r') {
-			ret = -EFAULT;
+		if (perms[0] != 'r')
+			goto out;		/* -EFAULT */
+		if (n == max) {
+			ret = -ENOMEM;
 			goto out;
 		}
-		if (perms[1] != 'w')
-			prot = PROT_READ;
-		covered = hi;
+		pc[n].lo = covered;
+		pc[n].hi = hi < end ? hi : end;
+		pc[n].prot = PROT_READ | (perms[1] == 'w' ? PROT_WRITE : 0);
+		covered = pc[n].hi;
+		n++;
 		if (covered >= end) {
-			ret = prot;
+			ret = n;
 			goto out;
 		}
 	}
@@ -124,14 +137,15 @@ out:
 
 int hv_shm_adopt(struct hv_shm *shm, void *addr, size_t len)
 {
-	int prot, fd, err;
-	void *va;
+	struct adopt_piece pc[ADOPT_MAX_PIECES];
+	uintptr_t start = (uintptr_t)addr;
+	int n, i, fd, err;
 
-	if (((uintptr_t)addr | len) & (4095u) || !len)
+	if ((start | len) & 4095u || !len)
 		return EINVAL;
-	prot = adopt_check_maps((uintptr_t)addr, (uintptr_t)addr + len);
-	if (prot < 0)
-		return -prot;
+	n = adopt_split(start, start + len, pc, ADOPT_MAX_PIECES);
+	if (n < 0)
+		return -n;
 	fd = shm_create("xenib-mr", len);
 	if (fd < 0)
 		return -fd;
@@ -140,12 +154,17 @@ int hv_shm_adopt(struct hv_shm *shm, void *addr, size_t len)
 		close(fd);
 		return err;
 	}
-	/* Same address, same contents, now backed by shareable pages. */
-	va = mmap(addr, len, prot, MAP_SHARED | MAP_FIXED, fd, 0);
-	if (va == MAP_FAILED) {
-		err = errno;
-		close(fd);
-		return err;
+	/* Same address, same contents and protections, now shareable pages. */
+	for (i = 0; i < n; i++) {
+		void *va = mmap((void *)pc[i].lo, pc[i].hi - pc[i].lo,
+				pc[i].prot, MAP_SHARED | MAP_FIXED, fd,
+				pc[i].lo - start);
+
+		if (va == MAP_FAILED) {
+			err = errno;
+			close(fd);
+			return err;
+		}
 	}
 	shm->va = addr;
 	shm->len = len;

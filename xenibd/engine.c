@@ -460,12 +460,14 @@ static enum exec_result exec_rc(struct xd_qp *qp, struct xd_swqe *s)
 		complete_send(qp, s, IBV_WC_LOC_QP_OP_ERR, 0);
 		return EXEC_DONE;
 	}
-	if (!rc_peer_ready(qp, peer))
-		return stall_retry(qp, s);
-	if (op == IBV_WR_RDMA_READ)
-		return exec_read(qp, peer, s);
-	if (op == IBV_WR_ATOMIC_CMP_AND_SWP || op == IBV_WR_ATOMIC_FETCH_AND_ADD)
-		return exec_atomic(qp, peer, s);
+	if (op == IBV_WR_RDMA_READ || op == IBV_WR_ATOMIC_CMP_AND_SWP ||
+	    op == IBV_WR_ATOMIC_FETCH_AND_ADD) {
+		if (!rc_peer_ready(qp, peer))
+			return stall_retry(qp, s);
+		return op == IBV_WR_RDMA_READ ? exec_read(qp, peer, s) :
+						exec_atomic(qp, peer, s);
+	}
+	/* The requester reads its buffers before anything leaves it. */
 	if (!send_source(qp, s, &src)) {
 		complete_send(qp, s, IBV_WC_LOC_PROT_ERR, 0);
 		return EXEC_DONE;
@@ -474,6 +476,8 @@ static enum exec_result exec_rc(struct xd_qp *qp, struct xd_swqe *s)
 		complete_send(qp, s, IBV_WC_LOC_LEN_ERR, 0);
 		return EXEC_DONE;
 	}
+	if (!rc_peer_ready(qp, peer))
+		return stall_retry(qp, s);
 	if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM)
 		return exec_send(qp, peer, s, &src);
 	return exec_write(qp, peer, s, &src);

@@ -12,6 +12,9 @@ enum xd_ev_type {
 	XD_EV_SIGNAL,		/* signalfd */
 };
 
+/* epoll data: type in the top byte, pointer below. */
+#define XD_EV_TYPE_SHIFT 56
+
 /* Watch fd for input; ptr comes back with the event. 0 or errno. */
 int xd_loop_watch(int fd, enum xd_ev_type type, void *ptr);
 void xd_loop_unwatch(int fd);

@@ -8,6 +8,7 @@
  * epoll until a doorbell, a control message or the next retry timer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,26 +25,10 @@
 #include "xenibd/xenibd.h"
 #include "xenibd/loop.h"
 
-struct xd_state xd;
 static bool stopping;
 static int sig_fd = -1;
 
-#define EV_TYPE_SHIFT 56
-
-int xd_loop_watch(int fd, enum xd_ev_type type, void *ptr)
-{
-	struct epoll_event ev = {
-		.events = EPOLLIN,
-		.data.u64 = ((uint64_t)type << EV_TYPE_SHIFT) | (uintptr_t)ptr,
-	};
-
-	return epoll_ctl(xd.epfd, EPOLL_CTL_ADD, fd, &ev) ? errno : 0;
-}
-
-void xd_loop_unwatch(int fd)
-{
-	epoll_ctl(xd.epfd, EPOLL_CTL_DEL, fd, NULL);
-}
+#define EV_TYPE_SHIFT XD_EV_TYPE_SHIFT
 
 static void handle_event(const struct epoll_event *ev)
 {
@@ -163,19 +148,13 @@ static int setup(void)
 	xd.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (xd.epfd < 0)
 		return errno;
+	if (xd.epfd == 0)	/* 0 means "no loop" to loop.c */
+		xd.epfd = fcntl(0, F_DUPFD_CLOEXEC, 3);
 	if (mkdir(xd.cfg.dir, 0755) && errno != EEXIST)
 		return errno;
-	xd.guests = calloc(xd.cfg.max_guests, sizeof(*xd.guests));
-	if (!xd.guests)
-		return ENOMEM;
-	list_init(&xd.ctxs);
-	list_init(&xd.qps);
-	xd_table_init(&xd.regions, "regions", 1u << 20);
-	xd_table_init(&xd.notifies, "notifiers", 1u << 16);
-	xd_table_init(&xd.pds, "pds", 1u << 16);
-	xd_table_init(&xd.mrs, "mrs", 1u << 20);
-	xd_table_init(&xd.cqs, "cqs", 1u << 16);
-	xd_table_init(&xd.qpt, "qps", (1u << 16) - 1);	/* 24-bit QPNs */
+	err = xd_state_init();
+	if (err)
+		return err;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -157,6 +157,9 @@ struct xd_state {
 
 extern struct xd_state xd;
 
+/* loop.c: tables and lists for xd.cfg (set cfg first). 0 or errno. */
+int xd_state_init(void);
+
 /* log.c */
 void xd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xd_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -412,6 +412,7 @@ struct xenib_query_device_resp {
 	struct xenib_device_info dev;
 };
 
+/* QUERY_PORT takes a struct xenib_handle_req whose handle is the port number. */
 struct xenib_query_port_resp {
 	struct xenib_ctrl_hdr hdr;
 	struct xenib_port_info port;

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Fast path: posting work requests (VMM-bypass).
+ *
+ * A post writes WQEs into the shared ring, publishes the producer index
+ * once per call and kicks the doorbell only if the backend said it is
+ * asleep.  No allocation, no system call while the backend is polling.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "xenib.h"
+
+#define XENIB_SEND_FLAGS (IBV_SEND_SIGNALED | IBV_SEND_SOLICITED | \
+			  IBV_SEND_INLINE | IBV_SEND_FENCE)
+
+/* After publishing a producer index: Dekker-style kick (xenib_ring.h). */
+static inline void ring_doorbell(struct xenib_context *ctx)
+{
+	xr_full_fence();
+	/* backend_sleeping: written by the backend, read by the guest. */
+	if (xr_load_relaxed(&ctx->page->backend_sleeping))
+		hv_notify_signal(ctx->doorbell_fd);
+}
+
+static inline int build_send_wqe(struct xenib_wq *sq,
+				 const struct ibv_send_wr *wr,
+				 struct xenib_send_wqe *wqe)
+{
+	bool is_inline = wr->send_flags & IBV_SEND_INLINE;
+	struct xenib_sge *sge;
+	uint32_t i, total;
+	char *dst;
+
+	if ((uint32_t)wr->num_sge > sq->max_sge || wr->num_sge < 0)
+		return EINVAL;
+
+	wqe->wr_id = wr->wr_id;
+	wqe->opcode = wr->opcode;
+	wqe->send_flags = wr->send_flags & XENIB_SEND_FLAGS;
+	wqe->imm_data = 0;
+	wqe->remote_addr = 0;
+	wqe->rkey = 0;
+	wqe->compare_add = 0;
+	wqe->swap = 0;
+	wqe->reserved[0] = wqe->reserved[1] = 0;
+
+	switch (wr->opcode) {
+	case IBV_WR_SEND_WITH_IMM:
+		wqe->imm_data = wr->imm_data;	/* network order as given */
+		/* fall through */
+	case IBV_WR_SEND:
+		break;
+	case IBV_WR_RDMA_WRITE_WITH_IMM:
+		wqe->imm_data = wr->imm_data;
+		/* fall through */
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_READ:
+		wqe->remote_addr = wr->wr.rdma.remote_addr;
+		wqe->rkey = wr->wr.rdma.rkey;
+		break;
+	case IBV_WR_ATOMIC_CMP_AND_SWP:
+	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+		wqe->remote_addr = wr->wr.atomic.remote_addr;
+		wqe->rkey = wr->wr.atomic.rkey;
+		wqe->compare_add = wr->wr.atomic.compare_add;
+		wqe->swap = wr->wr.atomic.swap;
+		break;
+	default:
+		return EINVAL;
+	}
+
+	if (!is_inline) {
+		wqe->num_sge = wr->num_sge;
+		wqe->inline_len = 0;
+		sge = (struct xenib_sge *)(wqe + 1);
+		for (i = 0; i < (uint32_t)wr->num_sge; i++) {
+			sge[i].addr = wr->sg_list[i].addr;
+			sge[i].length = wr->sg_list[i].length;
+			sge[i].lkey = wr->sg_list[i].lkey;
+		}
+		return 0;
+	}
+
+	/* Inline data only makes sense for operations that carry a payload. */
+	if (wr->opcode != IBV_WR_SEND && wr->opcode != IBV_WR_SEND_WITH_IMM &&
+	    wr->opcode != IBV_WR_RDMA_WRITE &&
+	    wr->opcode != IBV_WR_RDMA_WRITE_WITH_IMM)
+		return EINVAL;
+	total = 0;
+	for (i = 0; i < (uint32_t)wr->num_sge; i++) {
+		total += wr->sg_list[i].length;
+		if (total > sq->max_inline || total < wr->sg_list[i].length)
+			return EINVAL;
+	}
+	dst = (char *)(wqe + 1);
+	for (i = 0; i < (uint32_t)wr->num_sge; i++) {
+		memcpy(dst, (void *)(uintptr_t)wr->sg_list[i].addr,
+		       wr->sg_list[i].length);
+		dst += wr->sg_list[i].length;
+	}
+	wqe->num_sge = 0;
+	wqe->inline_len = total;
+	return 0;
+}
+
+int xenib_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
+		    struct ibv_send_wr **bad_wr)
+{
+	struct xenib_qp *qp = to_xqp(ibqp);
+	struct xenib_wq *sq = &qp->sq;
+	struct xenib_ring_hdr *hdr = sq->ring.hdr;
+	uint32_t prod, cons;
+	bool published;
+	int err = 0;
+
+	switch (ibqp->state) {
+	case IBV_QPS_RESET:
+	case IBV_QPS_INIT:
+	case IBV_QPS_RTR:
+		*bad_wr = wr;
+		return EINVAL;
+	default:
+		break;
+	}
+
+	pthread_spin_lock(&sq->lock);
+	prod = sq->prod;
+	/* SQ ring: guest produces (prod), backend consumes (cons). */
+	cons = xr_load_acquire(&hdr->cons);
+	for (; wr; wr = wr->next) {
+		if (prod - cons >= sq->ring.entries) {
+			cons = xr_load_acquire(&hdr->cons);
+			if (prod - cons >= sq->ring.entries) {
+				err = ENOMEM;
+				break;
+			}
+		}
+		err = build_send_wqe(sq, wr,
+				     xr_entry(hdr, prod, sq->ring.entries,
+					      sq->ring.stride));
+		if (err)
+			break;
+		prod++;
+	}
+	if (err)
+		*bad_wr = wr;
+	published = prod != sq->prod;
+	if (published) {
+		sq->prod = prod;
+		/* Release: the WQEs are complete before the index moves. */
+		xr_store_release(&hdr->prod, prod);
+	}
+	pthread_spin_unlock(&sq->lock);
+	if (published)
+		ring_doorbell(to_xctx(ibqp->context));
+	return err;
+}
+
+int xenib_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
+		    struct ibv_recv_wr **bad_wr)
+{
+	struct xenib_qp *qp = to_xqp(ibqp);
+	struct xenib_wq *rq = &qp->rq;
+	struct xenib_ring_hdr *hdr = rq->ring.hdr;
+	uint32_t prod, cons, i;
+	bool published;
+	int err = 0;
+
+	if (ibqp->state == IBV_QPS_RESET) {
+		*bad_wr = wr;
+		return EINVAL;
+	}
+
+	pthread_spin_lock(&rq->lock);
+	prod = rq->prod;
+	/* RQ ring: guest produces (prod), backend consumes (cons). */
+	cons = xr_load_acquire(&hdr->cons);
+	for (; wr; wr = wr->next) {
+		struct xenib_recv_wqe *wqe;
+		struct xenib_sge *sge;
+
+		if (prod - cons >= rq->ring.entries) {
+			cons = xr_load_acquire(&hdr->cons);
+			if (prod - cons >= rq->ring.entries) {
+				err = ENOMEM;
+				break;
+			}
+		}
+		if (wr->num_sge < 0 || (uint32_t)wr->num_sge > rq->max_sge) {
+			err = EINVAL;
+			break;
+		}
+		wqe = xr_entry(hdr, prod, rq->ring.entries, rq->ring.stride);
+		wqe->wr_id = wr->wr_id;
+		wqe->num_sge = wr->num_sge;
+		wqe->reserved = 0;
+		sge = (struct xenib_sge *)(wqe + 1);
+		for (i = 0; i < (uint32_t)wr->num_sge; i++) {
+			sge[i].addr = wr->sg_list[i].addr;
+			sge[i].length = wr->sg_list[i].length;
+			sge[i].lkey = wr->sg_list[i].lkey;
+		}
+		prod++;
+	}
+	if (err)
+		*bad_wr = wr;
+	published = prod != rq->prod;
+	if (published) {
+		rq->prod = prod;
+		/* Release: the WQEs are complete before the index moves. */
+		xr_store_release(&hdr->prod, prod);
+	}
+	pthread_spin_unlock(&rq->lock);
+	if (published)
+		ring_doorbell(to_xctx(ibqp->context));
+	return err;
+}

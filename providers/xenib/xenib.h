@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * xenib guest provider: private structures shared by the provider's files.
+ *
+ * Every object the application sees (ibv_pd, ibv_mr, ibv_cq, ibv_qp) is the
+ * first member of the provider's own structure, so the conversion helpers
+ * below are plain casts through container_of.
+ */
+#ifndef XENIB_PROVIDER_H
+#define XENIB_PROVIDER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+#include <rdma/xenib-abi.h>
+
+#include "libibverbs/driver.h"
+#include "util/hv.h"
+#include "util/xenib_ring.h"
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+#define XENIB_PORT_NUM	1	/* ABI 1 exposes one port */
+
+/* ------------------------------------------------------------------ */
+/* Tiny intrusive doubly linked list                                   */
+
+struct xenib_list {
+	struct xenib_list *next, *prev;
+};
+
+static inline void xenib_list_init(struct xenib_list *h)
+{
+	h->next = h->prev = h;
+}
+
+static inline bool xenib_list_empty(const struct xenib_list *h)
+{
+	return h->next == h;
+}
+
+/* Insert n before pos (at the tail when pos is the list head). */
+static inline void xenib_list_add_before(struct xenib_list *n,
+					 struct xenib_list *pos)
+{
+	n->prev = pos->prev;
+	n->next = pos;
+	pos->prev->next = n;
+	pos->prev = n;
+}
+
+static inline void xenib_list_del(struct xenib_list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->next = n->prev = n;
+}
+
+#define xenib_list_for_each(pos, head) \
+	for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
+
+#define xenib_list_for_each_safe(pos, tmp, head)			\
+	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); \
+	     (pos) = (tmp), (tmp) = (pos)->next)
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                             */
+
+extern int xenib_debug_enabled;
+/* Empty polls of one CQ after which poll_cq yields the CPU (0: never). */
+extern unsigned int xenib_poll_yield;
+
+#define xenib_err(fmt, ...) \
+	fprintf(stderr, "xenib: " fmt "\n", ##__VA_ARGS__)
+
+#define xenib_dbg(fmt, ...)						\
+	do {								\
+		if (xenib_debug_enabled)				\
+			fprintf(stderr, "xenib[%d]: " fmt "\n",		\
+				(int)getpid(), ##__VA_ARGS__);		\
+	} while (0)
+
+/* ------------------------------------------------------------------ */
+/* Objects                                                             */
+
+/* A shared ring as the guest sees it. */
+struct xenib_ring {
+	struct xenib_ring_hdr *hdr;	/* page-aligned header in the region */
+	uint32_t entries;		/* power of two */
+	uint32_t stride;		/* bytes per entry */
+	uint64_t offset;		/* of hdr inside the region */
+};
+
+/* An area of application memory re-backed with shareable pages (mr.c). */
+struct xenib_mr_area {
+	struct xenib_list link;		/* ctx->areas, sorted by start */
+	uintptr_t start, end;		/* page aligned, [start, end) */
+	uint32_t region;		/* MAP_REGION handle */
+	unsigned int refcnt;		/* MRs using (part of) the area */
+	struct hv_shm shm;		/* fd backing the pages */
+};
+
+struct xenib_context {
+	struct verbs_context ibv_ctx;
+
+	/* Control channel: one request in flight, serialised by ctrl_lock. */
+	pthread_mutex_t ctrl_lock;
+	int sock;
+	uint32_t seq;
+	bool ctrl_dead;			/* backend went away: fail fast */
+	char devname[IBV_SYSFS_NAME_MAX];
+
+	/* From HELLO. */
+	uint32_t guest_id;
+	struct xenib_device_info dev_info;
+
+	/* Context page: sleep flag and async-event ring. */
+	struct hv_shm ctx_shm;
+	struct xenib_ctx_page *page;
+	uint32_t ctx_region;
+
+	int doorbell_fd;		/* our end of the guest -> backend kick */
+	uint32_t doorbell_handle;
+	int async_fd;			/* our end, == context.async_fd */
+	int async_self;			/* the backend's end, to re-signal ours */
+	uint32_t async_handle;
+	pthread_mutex_t async_lock;	/* consumer side of the async ring */
+
+	/* Object maps for async events and completion channels. */
+	pthread_mutex_t obj_lock;
+	struct xenib_list cqs;		/* struct xenib_cq.ctx_link */
+	struct xenib_list qps;		/* struct xenib_qp.ctx_link */
+	struct xenib_list channels;	/* struct xenib_channel.link */
+
+	/* Adopted application memory (mr.c), protected by mr_lock. */
+	pthread_mutex_t mr_lock;
+	struct xenib_list areas;
+};
+
+struct xenib_pd {
+	struct ibv_pd ibv_pd;		/* ibv_pd.handle = backend PD handle */
+};
+
+struct xenib_mr {
+	struct ibv_mr ibv_mr;
+	unsigned int nareas;
+	struct xenib_mr_area **areas;	/* one reference held on each */
+};
+
+/* A completion channel as the provider tracks it. */
+struct xenib_channel {
+	struct xenib_list link;		/* ctx->channels */
+	struct ibv_comp_channel *chan;	/* owned by libibverbs */
+	uint32_t notify;		/* BIND_NOTIFY handle (kind COMP) */
+	int self_fd;			/* the backend's end, to re-signal chan->fd */
+	pthread_mutex_t lock;		/* protects cqs and events_consumed */
+	struct xenib_list cqs;		/* struct xenib_cq.chan_link */
+};
+
+struct xenib_cq {
+	struct ibv_cq ibv_cq;		/* ibv_cq.handle = backend CQ handle */
+	pthread_spinlock_t lock;	/* consumer side of the ring */
+	uint32_t cons;			/* private consumer index */
+	bool overrun_logged;
+	uint32_t empty_polls;		/* consecutive polls that found nothing */
+	struct xenib_ring ring;
+	struct hv_shm shm;
+	uint32_t region;
+	struct xenib_channel *channel;	/* NULL without a channel */
+	uint32_t events_consumed;	/* under channel->lock */
+	struct xenib_list chan_link;
+	struct xenib_list ctx_link;
+};
+
+struct xenib_wq {			/* one direction of a QP */
+	pthread_spinlock_t lock;	/* producer side of the ring */
+	uint32_t prod;			/* private producer index */
+	struct xenib_ring ring;
+	uint32_t max_sge;
+	uint32_t max_inline;		/* SQ only */
+};
+
+struct xenib_qp {
+	struct ibv_qp ibv_qp;		/* qp_num = backend's virtual QPN */
+	struct xenib_wq sq;
+	struct xenib_wq rq;
+	struct hv_shm shm;		/* SQ ring, then RQ ring */
+	uint32_t region;
+	struct ibv_qp_cap cap;		/* actual capabilities */
+	int sq_sig_all;
+	struct xenib_list ctx_link;
+};
+
+static inline struct xenib_context *to_xctx(struct ibv_context *ctx)
+{
+	return container_of(ctx, struct xenib_context, ibv_ctx.context);
+}
+
+static inline struct xenib_pd *to_xpd(struct ibv_pd *pd)
+{
+	return container_of(pd, struct xenib_pd, ibv_pd);
+}
+
+static inline struct xenib_mr *to_xmr(struct ibv_mr *mr)
+{
+	return container_of(mr, struct xenib_mr, ibv_mr);
+}
+
+static inline struct xenib_cq *to_xcq(struct ibv_cq *cq)
+{
+	return container_of(cq, struct xenib_cq, ibv_cq);
+}
+
+static inline struct xenib_qp *to_xqp(struct ibv_qp *qp)
+{
+	return container_of(qp, struct xenib_qp, ibv_qp);
+}
+
+/* ------------------------------------------------------------------ */
+/* ctrl.c: control channel                                             */
+
+/*
+ * Send req (req_len bytes, header filled here with opcode/seq/length) with
+ * an optional fd and wait for the response, which must echo opcode and seq
+ * and be exactly resp_len bytes (or a bare header carrying an error).
+ * resp may be a bare struct xenib_ctrl_hdr.  Returns 0 or a positive errno.
+ */
+int xenib_cmd(struct xenib_context *ctx, uint16_t opcode, void *req,
+	      size_t req_len, int pass_fd, void *resp, size_t resp_len);
+
+/* Same on a bare socket (discovery, before a context exists). */
+int xenib_exchange(int sock, uint32_t seq, uint16_t opcode, void *req,
+		   size_t req_len, int pass_fd, void *resp, size_t resp_len);
+
+/* HELLO on a freshly connected socket. */
+int xenib_hello(int sock, struct xenib_hello_resp *resp);
+
+/* Requests that name one handle and return a bare header. */
+int xenib_cmd_handle(struct xenib_context *ctx, uint16_t opcode,
+		     uint32_t handle);
+
+/* MAP_REGION of npages at offset of shm's fd; returns the region handle. */
+int xenib_map_region(struct xenib_context *ctx, int fd, uint64_t offset,
+		     uint32_t npages, uint32_t flags, uint32_t *region);
+
+
+/* ------------------------------------------------------------------ */
+/* Verbs, one file per concern                                         */
+
+/* query.c */
+int xenib_query_device_ex(struct ibv_context *ctx,
+			  const struct ibv_query_device_ex_input *input,
+			  struct ibv_device_attr_ex *attr, size_t attr_size);
+int xenib_query_port(struct ibv_context *ctx, uint8_t port_num,
+		     struct ibv_port_attr *attr, size_t attr_len);
+int xenib_query_gid_ex(struct ibv_context *ctx, uint32_t port_num,
+		       uint32_t gid_index, struct ibv_gid_entry *entry);
+int xenib_query_pkey(struct ibv_context *ctx, uint8_t port_num, int index,
+		     __be16 *pkey);
+int xenib_query_table_sizes(struct ibv_context *ctx, uint8_t port_num,
+			    int *gid_tbl_len, int *pkey_tbl_len);
+
+/* pd.c */
+struct ibv_pd *xenib_alloc_pd(struct ibv_context *ctx);
+int xenib_dealloc_pd(struct ibv_pd *pd);
+
+/* mr.c */
+struct ibv_mr *xenib_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
+			    uint64_t hca_va, unsigned int access);
+int xenib_dereg_mr(struct ibv_mr *mr);
+void xenib_mr_cleanup(struct xenib_context *ctx);
+
+/* cq.c */
+struct ibv_cq *xenib_create_cq(struct ibv_context *ctx, int cqe,
+			       struct ibv_comp_channel *channel,
+			       int comp_vector);
+int xenib_destroy_cq(struct ibv_cq *cq);
+int xenib_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc);
+int xenib_req_notify_cq(struct ibv_cq *cq, int solicited_only);
+struct xenib_cq *xenib_find_cq(struct xenib_context *ctx, uint32_t handle);
+void xenib_cq_clean(struct xenib_cq *cq, uint32_t qpn);
+
+/* channel.c */
+int xenib_create_comp_channel(struct ibv_context *ctx,
+			      struct ibv_comp_channel *channel);
+int xenib_destroy_comp_channel(struct ibv_comp_channel *channel);
+int xenib_get_cq_event(struct ibv_comp_channel *channel, struct ibv_cq **cq);
+struct xenib_channel *xenib_find_channel(struct xenib_context *ctx,
+					 struct ibv_comp_channel *channel);
+void xenib_channel_cleanup(struct xenib_context *ctx);
+
+/* qp.c */
+struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
+			       struct ibv_qp_init_attr *attr);
+int xenib_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
+		    int attr_mask);
+int xenib_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr, int attr_mask,
+		   struct ibv_qp_init_attr *init_attr);
+int xenib_destroy_qp(struct ibv_qp *qp);
+struct xenib_qp *xenib_find_qp(struct xenib_context *ctx, uint32_t qpn);
+
+/* post.c */
+int xenib_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,
+		    struct ibv_send_wr **bad_wr);
+int xenib_post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr,
+		    struct ibv_recv_wr **bad_wr);
+
+/* srq.c: not in ABI 1 */
+struct ibv_srq *xenib_create_srq(struct ibv_pd *pd,
+				 struct ibv_srq_init_attr *attr);
+struct ibv_ah *xenib_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr);
+
+/* async.c */
+int xenib_get_async_event(struct ibv_context *ctx,
+			  struct ibv_async_event *event);
+
+/* ctrl.c: a notifier pair bound to the backend */
+int xenib_notify_create(struct xenib_context *ctx, uint32_t kind,
+			int *guest_fd, int *self_fd, uint32_t *handle);
+
+#endif /* XENIB_PROVIDER_H */
