@@ -131,7 +131,8 @@ static void main_loop(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xenibd [-d DIR] [-n DEVICE] [-f] [-v] [-s SPIN_US]\n"
+		"usage: xenibd [-c CONF] [-d DIR] [-n DEVICE] [-f] [-v] [-s SPIN_US]\n"
+		"  -c CONF    configuration file (default " XENIBD_CONF " if present)\n"
 		"  -d DIR     run directory (default %s)\n"
 		"  -n DEVICE  device name (default xenib0)\n"
 		"  -f         stay in the foreground (logs on stderr)\n"
@@ -195,12 +196,24 @@ int main(int argc, char **argv)
 	bool foreground = false;
 	int opt, err;
 
+	const char *conf = NULL;
+
+	xd_config_defaults(&xd.cfg);
 	xd.cfg.dir = hv_emu_dir();
-	xd.cfg.devname = "xenib0";
-	xd.cfg.spin_us = 50;
-	xd.cfg.max_guests = 1024;
-	while ((opt = getopt(argc, argv, "d:n:fvs:h")) != -1) {
+	/* The configuration file first, so that options override it. */
+	for (opt = 1; opt < argc - 1; opt++)
+		if (!strcmp(argv[opt], "-c"))
+			conf = argv[opt + 1];
+	if (!conf && !access(XENIBD_CONF, R_OK))
+		conf = XENIBD_CONF;
+	if (conf && xd_config_load(&xd.cfg, conf)) {
+		xd_log("cannot use configuration %s", conf);
+		return 1;
+	}
+	while ((opt = getopt(argc, argv, "c:d:n:fvs:h")) != -1) {
 		switch (opt) {
+		case 'c':
+			break;	/* read above */
 		case 'd':
 			xd.cfg.dir = optarg;
 			break;

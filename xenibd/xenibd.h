@@ -134,12 +134,19 @@ struct xd_stats {
 	long long wqes;
 };
 
+/* Per-guest limits (xenibd.conf "limit.*"); enforced by the control path. */
+struct xd_limits {
+	unsigned int qps, cqs, srqs, pds, mrs, regions, notifiers;
+	uint64_t mr_bytes;
+};
+
 struct xd_config {
 	const char *dir;
 	const char *devname;
 	bool verbose;
 	unsigned int spin_us;
 	unsigned int max_guests;
+	struct xd_limits limits;
 };
 
 struct xd_state {
@@ -159,6 +166,11 @@ extern struct xd_state xd;
 
 /* loop.c: tables and lists for xd.cfg (set cfg first). 0 or errno. */
 int xd_state_init(void);
+
+/* config.c */
+void xd_config_defaults(struct xd_config *c);
+/* Overlay a configuration file; 0, or errno (each bad line is logged). */
+int xd_config_load(struct xd_config *c, const char *path);
 
 /* log.c */
 void xd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
