@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install what building xenib and running its demo and tests needs on Debian 12.
+# Idempotent: packages already installed are left alone (and if all are, apt
+# is not touched at all; XENIB_DEPS_FORCE=1 updates and installs anyway).
+set -euo pipefail
+
+PKGS=(
+	build-essential cmake pkg-config	# toolchain
+	libibverbs-dev				# <infiniband/verbs.h> we build against
+	libnl-3-dev libnl-route-3-dev
+	ibverbs-utils perftest			# Debian's unmodified clients (tests, demo)
+	ibverbs-providers librdmacm1		# libmlx5/libefa/librdmacm: ABI load checks
+	clang					# sanitizer and fuzzing builds
+	python3 procps iproute2			# test helpers: pgrep, ss
+)
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "install-deps: run as root (no sudo found)" >&2; exit 1; }
+	SUDO=(sudo)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+
+if [ "${#missing[@]}" -eq 0 ] && [ "${XENIB_DEPS_FORCE:-0}" != 1 ]; then
+	echo "install-deps: all ${#PKGS[@]} packages already installed: ${PKGS[*]}"
+	exit 0
+fi
+[ "${XENIB_DEPS_FORCE:-0}" = 1 ] && missing=("${PKGS[@]}")
+
+echo "install-deps: installing: ${missing[*]}"
+echo "+ apt-get update"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+echo "+ apt-get install -y --no-install-recommends ${missing[*]}"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	--no-install-recommends "${missing[@]}"
+echo "install-deps: done"
