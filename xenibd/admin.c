@@ -36,16 +36,28 @@ int xd_admin_listen(const char *dir)
 	return fd;
 }
 
+/* Guests with at least one open context. */
+static long live_guests(void)
+{
+	long n = 0;
+	uint32_t i;
+
+	for (i = 0; i < xd.cfg.max_guests; i++)
+		n += xd.guests[i].nctx > 0;
+	return n;
+}
+
 static int fmt_stats(char *buf, size_t len)
 {
 	const struct xd_stats *s = &xd.stats;
 
 	return snprintf(buf, len,
-			"guests %ld\ncontexts %ld\npds %ld\nmrs %ld\n"
+			"guests %ld\nknown_guests %ld\n"
+			"contexts %ld\npds %ld\nmrs %ld\n"
 			"mr_bytes %lld\ncqs %ld\nqps %ld\nregions %ld\n"
 			"notifiers %ld\nctrl_msgs %lld\nctrl_errors %lld\n"
 			"wqes %lld\n",
-			s->guests, s->contexts, s->pds, s->mrs, s->mr_bytes,
+			live_guests(), s->guests, s->contexts, s->pds, s->mrs, s->mr_bytes,
 			s->cqs, s->qps, s->regions, s->notifiers, s->ctrl_msgs,
 			s->ctrl_errors, s->wqes);
 }
