@@ -85,12 +85,14 @@ struct verbs_device_ops {
  * dispatch here.  Any entry may be NULL: the verb then fails with EOPNOTSUPP.
  * int-returning entries return 0 or a positive errno.
  *
- * Common object fields: after create_cq / create_srq / create_qp (and the
- * verbs_context create_cq_ex / create_srq_ex / create_qp_ex slots, which the
- * library wraps) the library fills context, pd, user context, event
- * counters, mutex and cond, and takes the completion channel reference -
- * unless the provider already did so, which it signals by having set the
- * object's context pointer (e.g. by calling verbs_init_cq() itself).
+ * Common object fields: after create_cq (and the verbs_context create_cq_ex
+ * slot, which the library wraps) the library always runs verbs_init_cq():
+ * context, channel, cq_context, event counters, mutex, cond and the
+ * completion channel reference; a provider must not take that reference
+ * itself.  After create_srq / create_qp (and the wrapped create_srq_ex /
+ * create_qp_ex slots) the library fills context, pd, user context, the
+ * attr-given fields, event counters, mutex and cond only if the provider
+ * left the object's context pointer NULL.
  */
 struct verbs_context_ops {
 	void (*free_context)(struct ibv_context *ctx);
@@ -223,7 +225,11 @@ void verbs_set_ops(struct verbs_context *vctx,
  */
 void verbs_uninit_context(struct verbs_context *vctx);
 
-/* The ops installed on a context (never NULL for an open context). */
+/*
+ * The ops installed on a context (never NULL for an open context).
+ * Library-internal: not exported, so that the export list stays exactly
+ * Debian's; a provider knows its own ops table.
+ */
 const struct verbs_context_ops *verbs_context_ops_of(struct ibv_context *ctx);
 
 /* Provider log helper: prints "libibverbs: <provider>: msg" to stderr when

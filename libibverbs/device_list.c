@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Device discovery and the device list.
+ *
+ * Every ibv_get_device_list() asks each discovery provider for the devices
+ * present now.  A device keeps its struct verbs_device for the life of the
+ * process, keyed by (provider, dev_id), so ibv_device pointers stay stable
+ * across lists; devices no longer reported are just left out of the list.
+ * Device objects are never freed: a list or an open context may still point
+ * at them, and a device that comes back must get its old pointer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ibverbs.h"
+
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct verbs_device *all_devices;	/* in creation order */
+static int next_index;
+
+struct discovery {
+	const struct verbs_device_ops *ops;
+};
+
+void ibverbs_device_get(struct verbs_device *vdev)
+{
+	__atomic_add_fetch(&vdev->refcount, 1, __ATOMIC_RELAXED);
+}
+
+void ibverbs_device_put(struct verbs_device *vdev)
+{
+	__atomic_sub_fetch(&vdev->refcount, 1, __ATOMIC_RELAXED);
+}
+
+static struct verbs_device *find_device(const struct verbs_device_ops *ops,
+					const char *dev_id)
+{
+	struct verbs_device *vdev;
+
+	for (vdev = all_devices; vdev; vdev = vdev->next)
+		if (vdev->ops == ops && !strcmp(vdev->dev_id, dev_id))
+			return vdev;
+	return NULL;
+}
+
+static void set_paths(struct ibv_device *dev, const char *name)
+{
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	snprintf(dev->dev_name, sizeof(dev->dev_name), "%s", name);
+	snprintf(dev->dev_path, sizeof(dev->dev_path),
+		 "/sys/class/infiniband_verbs/%s", name);
+	snprintf(dev->ibdev_path, sizeof(dev->ibdev_path),
+		 "/sys/class/infiniband/%s", name);
+}
+
+static struct verbs_device *new_device(const struct verbs_device_ops *ops,
+				       const struct verbs_discovered_device *d,
+				       const char *dev_id)
+{
+	struct verbs_device *vdev, **tail;
+
+	vdev = calloc(1, sizeof(*vdev));
+	if (!vdev)
+		return NULL;
+	vdev->device.node_type = d->node_type;
+	vdev->device.transport_type = d->transport_type;
+	set_paths(&vdev->device, d->name);
+	vdev->ops = ops;
+	snprintf(vdev->dev_id, sizeof(vdev->dev_id), "%s", dev_id);
+	vdev->index = next_index++;
+
+	for (tail = &all_devices; *tail; tail = &(*tail)->next)
+		;
+	*tail = vdev;
+	return vdev;
+}
+
+/* The add() callback handed to a provider's discover(). */
+static int add_device(void *cookie, const struct verbs_discovered_device *d)
+{
+	struct discovery *disc = cookie;
+	char dev_id[sizeof(d->dev_id)], name[sizeof(d->name)];
+	struct verbs_device *vdev;
+
+	if (!d)
+		return EINVAL;
+	snprintf(dev_id, sizeof(dev_id), "%.*s", (int)sizeof(d->dev_id) - 1,
+		 d->dev_id);
+	snprintf(name, sizeof(name), "%.*s", (int)sizeof(d->name) - 1,
+		 d->name);
+	if (!*dev_id || !*name)
+		return EINVAL;
+
+	vdev = find_device(disc->ops, dev_id);
+	if (!vdev) {
+		vdev = new_device(disc->ops, d, dev_id);
+		if (!vdev)
+			return ENOMEM;
+		ibverbs_dbg("new device %s (%s) index %d\n", name, dev_id,
+			    vdev->index);
+	}
+	vdev->node_guid = d->node_guid;
+	vdev->provider_data = d->provider_data;
+	vdev->present = true;
+	return 0;
+}
+
+static void discover_all(void)
+{
+	const struct verbs_device_ops *ops;
+	struct verbs_device *vdev;
+	struct discovery disc;
+	unsigned int i;
+	int ret;
+
+	for (vdev = all_devices; vdev; vdev = vdev->next)
+		vdev->present = false;
+
+	for (i = 0; (ops = ibverbs_driver(i)); i++) {
+		if (!ops->discover)
+			continue;
+		disc.ops = ops;
+		ret = ops->discover(add_device, &disc);
+		if (ret)
+			ibverbs_dbg("provider %s: discovery failed: %s\n",
+				    ops->name ? ops->name : "?", strerror(ret));
+	}
+}
+
+static struct ibv_device **build_list(int *num)
+{
+	struct ibv_device **list;
+	struct verbs_device *vdev;
+	int n = 0;
+
+	for (vdev = all_devices; vdev; vdev = vdev->next)
+		n += vdev->present;
+
+	list = calloc(n + 1, sizeof(*list));
+	if (!list)
+		return ibverbs_fail_ptr(ENOMEM);
+
+	n = 0;
+	for (vdev = all_devices; vdev; vdev = vdev->next) {
+		if (!vdev->present)
+			continue;
+		ibverbs_device_get(vdev);
+		list[n++] = &vdev->device;
+	}
+	if (num)
+		*num = n;
+	return list;
+}
+
+struct ibv_device **ibv_get_device_list(int *num_devices)
+{
+	struct ibv_device **list;
+
+	if (num_devices)
+		*num_devices = 0;
+	ibverbs_init_once();
+
+	pthread_mutex_lock(&list_lock);
+	discover_all();
+	list = build_list(num_devices);
+	pthread_mutex_unlock(&list_lock);
+	return list;
+}
+
+void ibv_free_device_list(struct ibv_device **list)
+{
+	struct ibv_device **p;
+
+	if (!list)
+		return;
+	for (p = list; *p; p++)
+		ibverbs_device_put(verbs_get_device(*p));
+	free(list);
+}
+
+int ibv_get_device_index(struct ibv_device *device)
+{
+	return device ? verbs_get_device(device)->index : -1;
+}
+
+const char *ibv_get_device_name(struct ibv_device *device)
+{
+	return device ? device->name : NULL;
+}
+
+__be64 ibv_get_device_guid(struct ibv_device *device)
+{
+	return device ? verbs_get_device(device)->node_guid : 0;
+}
