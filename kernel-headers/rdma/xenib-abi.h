@@ -64,6 +64,15 @@ enum xenib_cmd {
 	XENIB_CMD_MODIFY_QP	= 15,
 	XENIB_CMD_QUERY_QP	= 16,
 	XENIB_CMD_DESTROY_QP	= 17,
+	XENIB_CMD_CREATE_SRQ	= 18,	/* SRQ and XRC SRQ */
+	XENIB_CMD_MODIFY_SRQ	= 19,
+	XENIB_CMD_QUERY_SRQ	= 20,
+	XENIB_CMD_DESTROY_SRQ	= 21,
+	XENIB_CMD_CREATE_AH	= 22,
+	XENIB_CMD_DESTROY_AH	= 23,
+	XENIB_CMD_RESIZE_CQ	= 24,
+	XENIB_CMD_OPEN_XRCD	= 25,
+	XENIB_CMD_CLOSE_XRCD	= 26,
 	XENIB_CMD_MAX
 };
 
@@ -161,7 +170,13 @@ struct xenib_handle_resp {	/* responses that return one handle */
 	__u32 reserved;
 };
 
-struct xenib_handle_req {	/* requests that name one handle */
+/*
+ * Requests that name one handle: UNMAP_REGION, UNBIND_NOTIFY, DEALLOC_PD,
+ * DEREG_MR (handle = the lkey), DESTROY_CQ, DESTROY_QP, QUERY_QP,
+ * QUERY_PORT (handle = port number), DESTROY_SRQ, QUERY_SRQ, DESTROY_AH,
+ * CLOSE_XRCD.
+ */
+struct xenib_handle_req {
 	struct xenib_ctrl_hdr hdr;
 	__u32 handle;
 	__u32 reserved;
@@ -417,6 +432,15 @@ struct xenib_query_port_resp {
 	struct xenib_ctrl_hdr hdr;
 	struct xenib_port_info port;
 };
+
+/* ------------------------------------------------------------------------- */
+/* SRQ, XRC (XENIB_CMD_CREATE_SRQ ... DESTROY_SRQ, OPEN/CLOSE_XRCD)          */
+
+/* ------------------------------------------------------------------------- */
+/* Address handles, UD (XENIB_CMD_CREATE_AH, DESTROY_AH)                     */
+
+/* ------------------------------------------------------------------------- */
+/* CQ resize (XENIB_CMD_RESIZE_CQ)                                           */
 
 /* Responses with no body use a bare struct xenib_ctrl_hdr. */
 
