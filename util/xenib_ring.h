@@ -9,10 +9,13 @@
  * consumer index with a release store after it has finished with them.
  *
  * Sleep/kick protocol (Dekker-style, both sides use a full fence):
- *   guest:   publish prod (release); fence; if ctx->backend_sleeping: kick
+ *   guest:   publish prod (release); fence; if ctx->backend_sleeping and
+ *            exchange(backend_sleeping, 0) returned non-zero: kick
  *   backend: backend_sleeping = 1; fence; re-check every prod; sleep only
- *            if none moved
- * so at least one side always sees the other's write.
+ *            if none moved; clear backend_sleeping when woken
+ * so at least one side always sees the other's write.  Only the poster that
+ * clears the flag kicks; later posts rely on the backend polling every ring
+ * once it is awake, so a burst costs one system call, not one per post.
  */
 #ifndef XENIB_RING_H
 #define XENIB_RING_H
@@ -96,5 +99,11 @@ _Static_assert(sizeof(struct xenib_mr_seg) == 24, "mr seg");
 _Static_assert(sizeof(struct xenib_ring_hdr) == 256, "ring hdr");
 _Static_assert(sizeof(struct xenib_ctx_page) <= XENIB_PAGE_SIZE, "ctx page");
 _Static_assert(sizeof(struct xenib_qp_attr) == 76, "qp attr");
+_Static_assert(offsetof(struct xenib_send_wqe, remote_qkey) ==
+	       offsetof(struct xenib_send_wqe, compare_add), "ud overlay");
+_Static_assert(offsetof(struct xenib_send_wqe, ah) == 56, "send wqe ah");
+_Static_assert(sizeof(struct xenib_ah_attr) == 32, "ah attr");
+_Static_assert(sizeof(struct xenib_create_srq_req) == 64, "create srq");
+_Static_assert(sizeof(struct xenib_create_ah_req) == 56, "create ah");
 
 #endif /* XENIB_RING_H */

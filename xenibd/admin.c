@@ -56,10 +56,34 @@ static int fmt_stats(char *buf, size_t len)
 			"contexts %ld\npds %ld\nmrs %ld\n"
 			"mr_bytes %lld\ncqs %ld\nqps %ld\nregions %ld\n"
 			"notifiers %ld\nctrl_msgs %lld\nctrl_errors %lld\n"
-			"wqes %lld\n",
+			"wqes %lld\nsrqs %ld\nahs %ld\n",
 			live_guests(), s->guests, s->contexts, s->pds, s->mrs, s->mr_bytes,
 			s->cqs, s->qps, s->regions, s->notifiers, s->ctrl_msgs,
-			s->ctrl_errors, s->wqes);
+			s->ctrl_errors, s->wqes, s->srqs, s->ahs);
+}
+
+/*
+ * "link-flap": the administrator bounces the virtual link of port 1.  Every
+ * open context sees what a real HCA reports for a link that goes down and
+ * comes back: IBV_EVENT_PORT_ERR, then IBV_EVENT_PORT_ACTIVE.  The port is
+ * ACTIVE again afterwards; no QP changes state.
+ */
+static int link_flap(char *buf, size_t len)
+{
+	struct list_node *pos, *tmp;
+	int n = 0;
+
+	list_for_each_safe(pos, tmp, &xd.ctxs) {
+		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
+
+		if (!ctx->page)
+			continue;
+		xd_ctx_post_async(ctx, IBV_EVENT_PORT_ERR, 1);
+		xd_ctx_post_async(ctx, IBV_EVENT_PORT_ACTIVE, 1);
+		n++;
+	}
+	xd_log("admin: link flap of port 1 reported to %d contexts", n);
+	return snprintf(buf, len, "link-flap contexts %d\n", n);
 }
 
 static int fmt_guests(char *buf, size_t len)
@@ -109,6 +133,8 @@ void xd_admin_readable(int fd)
 		len = fmt_stats(out, sizeof(out));
 	else if (!strcmp(cmd, "guests"))
 		len = fmt_guests(out, sizeof(out));
+	else if (!strcmp(cmd, "link-flap"))
+		len = link_flap(out, sizeof(out));
 	else
 		len = snprintf(out, sizeof(out), "error unknown command\n");
 	if (len > (int)sizeof(out))

@@ -26,6 +26,7 @@ static const struct conf_key keys[] = {
 	{ "device", offsetof(struct xd_config, devname), K_STR },
 	{ "verbose", offsetof(struct xd_config, verbose), K_BOOL },
 	UINT_KEY("spin_us", spin_us),
+	{ "spin_adaptive", offsetof(struct xd_config, spin_adaptive), K_BOOL },
 	UINT_KEY("max_guests", max_guests),
 	UINT_KEY("limit.qps", limits.qps),
 	UINT_KEY("limit.cqs", limits.cqs),
@@ -33,6 +34,7 @@ static const struct conf_key keys[] = {
 	UINT_KEY("limit.pds", limits.pds),
 	UINT_KEY("limit.mrs", limits.mrs),
 	U64_KEY("limit.mr_bytes", limits.mr_bytes),
+	U64_KEY("limit.region_bytes", limits.region_bytes),
 	UINT_KEY("limit.regions", limits.regions),
 	UINT_KEY("limit.notifiers", limits.notifiers),
 };
@@ -42,6 +44,7 @@ void xd_config_defaults(struct xd_config *c)
 	memset(c, 0, sizeof(*c));
 	c->devname = "xenib0";
 	c->spin_us = 50;
+	c->spin_adaptive = true;
 	c->max_guests = 1024;
 	c->limits.qps = 4096;
 	c->limits.cqs = 4096;
@@ -49,6 +52,7 @@ void xd_config_defaults(struct xd_config *c)
 	c->limits.pds = 1024;
 	c->limits.mrs = 65536;
 	c->limits.mr_bytes = 64ull << 30;
+	c->limits.region_bytes = 128ull << 30;
 	c->limits.regions = 65536;
 	c->limits.notifiers = 1024;
 }

@@ -23,6 +23,9 @@ int xd_cq_create(struct xd_ctx *ctx, const struct xenib_create_cq_req *req,
 		if (!n || n->kind != XENIB_NOTIFY_COMP)
 			return ENOENT;
 	}
+	err = xd_quota_check(ctx, XD_Q_CQS, 1);
+	if (err)
+		return err;
 	cq = calloc(1, sizeof(*cq));
 	if (!cq)
 		return ENOMEM;
@@ -46,6 +49,7 @@ int xd_cq_create(struct xd_ctx *ctx, const struct xenib_create_cq_req *req,
 	if (n)
 		n->refs++;
 	ctx->nobj++;
+	xd_quota_charge(ctx, XD_Q_CQS, 1);
 	xd.stats.cqs++;
 	*handle = cq->h.id;
 	return 0;
@@ -64,6 +68,7 @@ void xd_cq_free(struct xd_cq *cq)
 		cq->notify->refs--;
 	xd_ring_detach(&cq->ring);
 	cq->ctx->nobj--;
+	xd_quota_uncharge(cq->ctx, XD_Q_CQS, 1);
 	xd_table_del(&xd.cqs, &cq->h);
 	xd.stats.cqs--;
 	free(cq);
@@ -121,6 +126,9 @@ bool xd_cq_push(struct xd_cq *cq, const struct xenib_cqe *cqe, bool solicited)
 	}
 	memcpy(xr_entry(r->hdr, r->idx, r->entries, r->stride), cqe,
 	       sizeof(*cqe));
+	/* Completion timestamp (ibv_wc_read_completion_ts), ns. */
+	((struct xenib_cqe *)xr_entry(r->hdr, r->idx, r->entries,
+				      r->stride))->timestamp = xd_now_ns();
 	/* Backend produces, guest consumes: publish the entry. */
 	xr_store_release(&r->hdr->prod, ++r->idx);
 	cq_maybe_event(cq, solicited || cqe->status != IBV_WC_SUCCESS);

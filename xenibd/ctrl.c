@@ -22,6 +22,7 @@ union xd_resp {
 	struct xenib_query_qp_resp qp;
 	struct xenib_query_device_resp dev;
 	struct xenib_query_port_resp port;
+	struct xenib_query_srq_resp srq;
 };
 
 struct xd_cmd {
@@ -130,6 +131,12 @@ static int cmd_create_cq(struct xd_ctx *ctx, const void *req, size_t len,
 	return xd_cq_create(ctx, req, &resp->handle.handle);
 }
 
+static int cmd_resize_cq(struct xd_ctx *ctx, const void *req, size_t len,
+			 int *fd, union xd_resp *resp, size_t *resp_len)
+{
+	return xd_cq_resize(ctx, req);
+}
+
 static int cmd_create_qp(struct xd_ctx *ctx, const void *req, size_t len,
 			 int *fd, union xd_resp *resp, size_t *resp_len)
 {
@@ -152,6 +159,42 @@ static int cmd_query_qp(struct xd_ctx *ctx, const void *req, size_t len,
 	return xd_qp_query(ctx, r->handle, &resp->qp.attr);
 }
 
+static int cmd_create_srq(struct xd_ctx *ctx, const void *req, size_t len,
+			  int *fd, union xd_resp *resp, size_t *resp_len)
+{
+	*resp_len = sizeof(resp->handle);
+	return xd_srq_create(ctx, req, &resp->handle.handle);
+}
+
+static int cmd_modify_srq(struct xd_ctx *ctx, const void *req, size_t len,
+			  int *fd, union xd_resp *resp, size_t *resp_len)
+{
+	return xd_srq_modify(ctx, req);
+}
+
+static int cmd_query_srq(struct xd_ctx *ctx, const void *req, size_t len,
+			 int *fd, union xd_resp *resp, size_t *resp_len)
+{
+	const struct xenib_handle_req *r = req;
+
+	*resp_len = sizeof(resp->srq);
+	return xd_srq_query(ctx, r->handle, &resp->srq);
+}
+
+static int cmd_create_ah(struct xd_ctx *ctx, const void *req, size_t len,
+			 int *fd, union xd_resp *resp, size_t *resp_len)
+{
+	*resp_len = sizeof(resp->handle);
+	return xd_ah_create(ctx, req, &resp->handle.handle);
+}
+
+/* XRC domains: not offered by ABI 1 (the provider says so too). */
+static int cmd_xrcd(struct xd_ctx *ctx, const void *req, size_t len,
+		    int *fd, union xd_resp *resp, size_t *resp_len)
+{
+	return EOPNOTSUPP;
+}
+
 /* Requests that only name a handle to release. */
 static int cmd_release(struct xd_ctx *ctx, const void *req, size_t len,
 		       int *fd, union xd_resp *resp, size_t *resp_len)
@@ -171,6 +214,10 @@ static int cmd_release(struct xd_ctx *ctx, const void *req, size_t len,
 		return xd_cq_destroy(ctx, r->handle);
 	case XENIB_CMD_DESTROY_QP:
 		return xd_qp_destroy(ctx, r->handle);
+	case XENIB_CMD_DESTROY_SRQ:
+		return xd_srq_destroy(ctx, r->handle);
+	case XENIB_CMD_DESTROY_AH:
+		return xd_ah_destroy(ctx, r->handle);
 	}
 	return EINVAL;
 }
@@ -191,10 +238,19 @@ static const struct xd_cmd cmds[XENIB_CMD_MAX] = {
 	[XENIB_CMD_DEREG_MR] = { "DEREG_MR", HREQ, false, cmd_release },
 	[XENIB_CMD_CREATE_CQ] = { "CREATE_CQ", sizeof(struct xenib_create_cq_req), false, cmd_create_cq },
 	[XENIB_CMD_DESTROY_CQ] = { "DESTROY_CQ", HREQ, false, cmd_release },
+	[XENIB_CMD_RESIZE_CQ] = { "RESIZE_CQ", sizeof(struct xenib_resize_cq_req), false, cmd_resize_cq },
 	[XENIB_CMD_CREATE_QP] = { "CREATE_QP", sizeof(struct xenib_create_qp_req), false, cmd_create_qp },
 	[XENIB_CMD_MODIFY_QP] = { "MODIFY_QP", sizeof(struct xenib_modify_qp_req), false, cmd_modify_qp },
 	[XENIB_CMD_QUERY_QP] = { "QUERY_QP", HREQ, false, cmd_query_qp },
 	[XENIB_CMD_DESTROY_QP] = { "DESTROY_QP", HREQ, false, cmd_release },
+	[XENIB_CMD_CREATE_SRQ] = { "CREATE_SRQ", sizeof(struct xenib_create_srq_req), false, cmd_create_srq },
+	[XENIB_CMD_MODIFY_SRQ] = { "MODIFY_SRQ", sizeof(struct xenib_modify_srq_req), false, cmd_modify_srq },
+	[XENIB_CMD_QUERY_SRQ] = { "QUERY_SRQ", HREQ, false, cmd_query_srq },
+	[XENIB_CMD_DESTROY_SRQ] = { "DESTROY_SRQ", HREQ, false, cmd_release },
+	[XENIB_CMD_CREATE_AH] = { "CREATE_AH", sizeof(struct xenib_create_ah_req), false, cmd_create_ah },
+	[XENIB_CMD_DESTROY_AH] = { "DESTROY_AH", HREQ, false, cmd_release },
+	[XENIB_CMD_OPEN_XRCD] = { "OPEN_XRCD", 0, false, cmd_xrcd },
+	[XENIB_CMD_CLOSE_XRCD] = { "CLOSE_XRCD", HREQ, false, cmd_xrcd },
 };
 
 /* Check framing, order and size; 0 or errno. */

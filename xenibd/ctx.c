@@ -68,6 +68,8 @@ void xd_ctx_destroy(struct xd_ctx *ctx)
 {
 	/* Dependents first: QPs hold CQs, PDs and regions; MRs hold regions. */
 	FREE_OWNED(&xd.qpt, struct xd_qp, xd_qp_free);
+	FREE_OWNED(&xd.srqs, struct xd_srq, xd_srq_free);	/* after QPs */
+	FREE_OWNED(&xd.ahs, struct xd_ah, xd_ah_free);		/* hold PDs */
 	FREE_OWNED(&xd.cqs, struct xd_cq, xd_cq_free);
 	FREE_OWNED(&xd.mrs, struct xd_mr, xd_mr_free);
 	FREE_OWNED(&xd.pds, struct xd_pd, xd_pd_free);
@@ -76,6 +78,9 @@ void xd_ctx_destroy(struct xd_ctx *ctx)
 	if (ctx->nobj)
 		xd_log("BUG: context of pid %d leaks %u objects",
 		       (int)ctx->pid, ctx->nobj);
+	if (ctx->log_dropped)
+		xd_log("context of pid %d closed; %u more messages suppressed",
+		       (int)ctx->pid, ctx->log_dropped);
 	xd_loop_unwatch(ctx->sock);
 	close(ctx->sock);
 	list_del(&ctx->link);

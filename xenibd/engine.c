@@ -10,6 +10,7 @@
  * guest's pages through the MR views (mr.c).  Nothing here allocates, locks
  * or makes a system call, except signalling a guest that armed its CQ.
  */
+#include <endian.h>
 #include <string.h>
 
 #include "util/xenib_ring.h"
@@ -135,33 +136,53 @@ static void complete(struct xd_qp *qp, struct xd_cq *cq, uint64_t wr_id,
 		xd_qp_to_error(qp, IBV_EVENT_QP_FATAL);
 }
 
-/* Requester-side completion of the WQE at the head of qp's SQ. */
+/*
+ * Requester-side end of the WQE at the head of qp's SQ: every executed WQE
+ * ends here exactly once.  The slot is released before the completion is
+ * published, so a guest that sees the CQE may reuse the slot at once (as on
+ * hardware), and before an error flush, which must not see it again.
+ */
 static void complete_send(struct xd_qp *qp, const struct xd_swqe *s,
 			  uint32_t status, uint32_t byte_len)
 {
 	bool signaled = qp->sq_sig_all || (s->w.send_flags & IBV_SEND_SIGNALED);
 
+	/*
+	 * Already in ERR: the QP failed while executing this WQE (a loopback
+	 * QP failing as its own responder, a CQ overrun) and that flush has
+	 * completed this WQE.  Nothing to add.
+	 */
+	if (qp->attr.qp_state == IBV_QPS_ERR)
+		return;
+	/* We consume the guest's send ring: release the slot. */
+	xr_store_release(&qp->sq.hdr->cons, ++qp->sq.idx);
 	if (status == IBV_WC_SUCCESS && !signaled)
 		return;
 	complete(qp, qp->send_cq, s->w.wr_id, status, wc_opcode(s->w.opcode),
 		 byte_len, false);
-	if (status != IBV_WC_SUCCESS) {
-		/* Consume the failed WQE first: the flush must not see it. */
-		xr_store_release(&qp->sq.hdr->cons, ++qp->sq.idx);
+	if (status != IBV_WC_SUCCESS)
 		xd_qp_to_error(qp, 0);
-	}
 }
 
-/* Copy the next receive WQE of qp out of its ring; false if none. */
+/* The PD receive WQEs of qp are checked against (its SRQ's, if any). */
+static const struct xd_pd *recv_pd(const struct xd_qp *qp)
+{
+	return qp->srq ? qp->srq->pd : qp->pd;
+}
+
+/* Copy the next receive WQE of qp (RQ or SRQ) out of its ring; false if none. */
 static bool rq_peek(struct xd_qp *qp, struct xd_rwqe *r)
 {
-	struct xd_ring *rq = &qp->rq;
+	struct xd_ring *rq = qp->srq ? &qp->srq->ring : &qp->rq;
+	uint32_t max_sge = qp->srq ? qp->srq->max_sge : qp->max_recv_sge;
 	uint32_t prod = xr_load_acquire(&rq->hdr->prod);	/* guest produces */
 	const struct xd_rwqe *src;
 
 	if (prod == rq->idx)
 		return false;
 	if (prod - rq->idx > rq->entries) {
+		if (qp->srq)	/* shared: only the SRQ's users starve */
+			return false;
 		xd_ctx_log(qp->ctx, "QP 0x%x: receive queue index corrupt",
 			   qp->h.id);
 		xd_qp_to_error(qp, IBV_EVENT_QP_FATAL);
@@ -169,7 +190,7 @@ static bool rq_peek(struct xd_qp *qp, struct xd_rwqe *r)
 	}
 	src = xr_entry(rq->hdr, rq->idx, rq->entries, rq->stride);
 	memcpy(&r->w, &src->w, sizeof(r->w));
-	if (r->w.num_sge > qp->max_recv_sge) {
+	if (r->w.num_sge > max_sge) {
 		r->w.num_sge = 0;
 		r->w.reserved = 1;	/* marks a malformed WQE */
 		return true;
@@ -181,8 +202,24 @@ static bool rq_peek(struct xd_qp *qp, struct xd_rwqe *r)
 
 static void rq_consume(struct xd_qp *qp)
 {
-	/* We consume the guest's receive ring: release the slot. */
-	xr_store_release(&qp->rq.hdr->cons, ++qp->rq.idx);
+	struct xd_srq *srq = qp->srq;
+	uint32_t left;
+
+	if (!srq) {
+		/* We consume the guest's receive ring: release the slot. */
+		xr_store_release(&qp->rq.hdr->cons, ++qp->rq.idx);
+		return;
+	}
+	/* We consume the guest's SRQ ring: release the slot. */
+	xr_store_release(&srq->ring.hdr->cons, ++srq->ring.idx);
+	if (!srq->limit)
+		return;
+	left = xr_load_acquire(&srq->ring.hdr->prod) - srq->ring.idx;
+	if (left < srq->limit) {	/* armed limit crossed: fire once */
+		srq->limit = 0;
+		xd_ctx_post_async(srq->ctx, IBV_EVENT_SRQ_LIMIT_REACHED,
+				  srq->h.id);
+	}
 }
 
 /* Can qp's packets reach peer, and does peer accept them? */
@@ -225,19 +262,25 @@ static enum exec_result stall_retry(struct xd_qp *qp, const struct xd_swqe *s)
 	return EXEC_STALL;
 }
 
-/* The responder had no receive WQE: RNR NAK, retry per rnr_retry. */
+/*
+ * The responder had no receive WQE: RNR NAK.  The NAK is an answer, so
+ * the requester fails as soon as a NAK finds its rnr_retry retries spent
+ * (at once for rnr_retry 0, after rnr_retry RNR timer periods otherwise).
+ */
 static enum exec_result stall_rnr(struct xd_qp *qp, const struct xd_qp *peer,
 				  const struct xd_swqe *s)
 {
 	if (qp->stall != XD_STALL_RNR) {
 		qp->stall = XD_STALL_RNR;
 		qp->stall_count = 0;
-	} else if (qp->attr.rnr_retry != 7 &&	/* 7 means retry forever */
-		   ++qp->stall_count > qp->attr.rnr_retry) {
+	}
+	if (qp->attr.rnr_retry != 7 &&	/* 7 means retry forever */
+	    qp->stall_count >= qp->attr.rnr_retry) {
 		qp->stall = XD_STALL_NONE;
 		complete_send(qp, s, IBV_WC_RNR_RETRY_EXC_ERR, 0);
 		return EXEC_DONE;
 	}
+	qp->stall_count++;
 	qp->stall_until_ns = xd.now_ns +
 		rnr_timer_us[peer->attr.min_rnr_timer & 31] * 1000ull;
 	return EXEC_STALL;
@@ -305,7 +348,7 @@ static enum exec_result exec_send(struct xd_qp *qp, struct xd_qp *peer,
 			stall_retry(qp, s) : stall_rnr(qp, peer, s);
 	qp->stall = XD_STALL_NONE;
 	if (r.w.reserved ||
-	    !sgl_translate(&dst, r.sge, r.w.num_sge, peer->pd,
+	    !sgl_translate(&dst, r.sge, r.w.num_sge, recv_pd(peer),
 			   IBV_ACCESS_LOCAL_WRITE)) {
 		responder_fail(peer, &r, IBV_WC_LOC_PROT_ERR, 0);
 		complete_send(qp, s, IBV_WC_REM_OP_ERR, 0);
@@ -464,6 +507,7 @@ static enum exec_result exec_rc(struct xd_qp *qp, struct xd_swqe *s)
 	    op == IBV_WR_ATOMIC_FETCH_AND_ADD) {
 		if (!rc_peer_ready(qp, peer))
 			return stall_retry(qp, s);
+		qp->stall = XD_STALL_NONE;	/* the responder answered */
 		return op == IBV_WR_RDMA_READ ? exec_read(qp, peer, s) :
 						exec_atomic(qp, peer, s);
 	}
@@ -481,6 +525,220 @@ static enum exec_result exec_rc(struct xd_qp *qp, struct xd_swqe *s)
 	if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM)
 		return exec_send(qp, peer, s, &src);
 	return exec_write(qp, peer, s, &src);
+}
+
+/* Can qp's UC packets reach peer, and does peer accept them? */
+static bool uc_peer_ready(const struct xd_qp *qp, const struct xd_qp *peer)
+{
+	if (!peer || peer->qp_type != IBV_QPT_UC)
+		return false;
+	if (qp->attr.ah.dlid != peer->ctx->guest->lid ||
+	    peer->attr.dest_qp_num != qp->h.id ||
+	    peer->attr.ah.dlid != qp->ctx->guest->lid)
+		return false;
+	return peer->attr.qp_state == IBV_QPS_RTR ||
+	       peer->attr.qp_state == IBV_QPS_RTS ||
+	       peer->attr.qp_state == IBV_QPS_SQD;
+}
+
+/*
+ * UC: SEND and RDMA WRITE (with immediate) without acknowledgement.  A
+ * message the responder cannot take (not ready, no receive WQE, bad rkey)
+ * is dropped and the requester still completes successfully.
+ */
+static enum exec_result exec_uc(struct xd_qp *qp, struct xd_swqe *s)
+{
+	struct xd_qp *peer = xd_qp_find(qp->attr.dest_qp_num);
+	uint32_t op = s->w.opcode;
+	struct xd_sgl src, dst;
+	struct xd_rwqe r;
+	char *buf;
+	uint32_t i;
+	uint64_t off = 0;
+
+	if (op != IBV_WR_SEND && op != IBV_WR_SEND_WITH_IMM &&
+	    op != IBV_WR_RDMA_WRITE && op != IBV_WR_RDMA_WRITE_WITH_IMM) {
+		complete_send(qp, s, IBV_WC_LOC_QP_OP_ERR, 0);
+		return EXEC_DONE;
+	}
+	if (!send_source(qp, s, &src)) {
+		complete_send(qp, s, IBV_WC_LOC_PROT_ERR, 0);
+		return EXEC_DONE;
+	}
+	if (src.total > (1u << 30)) {
+		complete_send(qp, s, IBV_WC_LOC_LEN_ERR, 0);
+		return EXEC_DONE;
+	}
+	if (!uc_peer_ready(qp, peer))
+		goto done;
+	if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM) {
+		if (!rq_peek(peer, &r))
+			goto done;
+		if (r.w.reserved ||
+		    !sgl_translate(&dst, r.sge, r.w.num_sge, recv_pd(peer),
+				   IBV_ACCESS_LOCAL_WRITE)) {
+			responder_fail(peer, &r, IBV_WC_LOC_PROT_ERR, 0);
+			goto done;
+		}
+		if (dst.total < src.total) {
+			responder_fail(peer, &r, IBV_WC_LOC_LEN_ERR, 0);
+			goto done;
+		}
+		sgl_copy(&dst, &src);
+		complete_recv(qp, peer, &r, s, src.total, IBV_WC_RECV);
+		goto done;
+	}
+	if (op == IBV_WR_RDMA_WRITE_WITH_IMM && !rq_peek(peer, &r))
+		goto done;
+	buf = remote_buffer(peer, s, src.total, IBV_ACCESS_REMOTE_WRITE);
+	if (!buf)
+		goto done;	/* UC responder drops a bad request */
+	for (i = 0; i < src.n; i++) {
+		memcpy(buf + off, src.e[i].va, src.e[i].len);
+		off += src.e[i].len;
+	}
+	if (op == IBV_WR_RDMA_WRITE_WITH_IMM)
+		complete_recv(qp, peer, &r, s, src.total,
+			      IBV_WC_RECV_RDMA_WITH_IMM);
+done:
+	complete_send(qp, s, IBV_WC_SUCCESS, src.total);
+	return EXEC_DONE;
+}
+
+/* Drop the first n bytes (n <= total) of an SGL. */
+static void sgl_skip(struct xd_sgl *sgl, uint32_t n)
+{
+	uint32_t i = 0, j;
+
+	sgl->total -= n;
+	while (n && i < sgl->n) {
+		if (sgl->e[i].len <= n) {
+			n -= sgl->e[i].len;
+			i++;
+			continue;
+		}
+		sgl->e[i].va += n;
+		sgl->e[i].len -= n;
+		n = 0;
+	}
+	for (j = 0; i + j < sgl->n; j++)
+		sgl->e[j] = sgl->e[i + j];
+	sgl->n = j;
+}
+
+/* The GRH a datagram sent through a global AH carries (IBA 8.3). */
+static void ud_write_grh(struct xd_sgl *dst, const struct xd_qp *qp,
+			 const struct xenib_ah_attr *ah, uint32_t len)
+{
+	uint64_t guid_be = htobe64(qp->ctx->guest->guid);
+	struct ibv_grh grh;
+	struct xd_sgl src = { .n = 1, .total = sizeof(grh) };
+
+	memset(&grh, 0, sizeof(grh));
+	grh.version_tclass_flow = htobe32((6u << 28) |
+					  ((uint32_t)ah->traffic_class << 20) |
+					  (ah->flow_label & 0xfffff));
+	/* IBA: payload, ICRC excluded, plus the BTH and DETH that follow. */
+	grh.paylen = htobe16(len + 12 + 8);
+	grh.next_hdr = 0x1b;	/* IBA transport header */
+	grh.hop_limit = ah->hop_limit;
+	grh.sgid.raw[0] = 0xfe;
+	grh.sgid.raw[1] = 0x80;
+	memcpy(&grh.sgid.raw[8], &guid_be, 8);
+	memcpy(grh.dgid.raw, ah->dgid, 16);
+	src.e[0].va = (char *)&grh;
+	src.e[0].len = sizeof(grh);
+	sgl_copy(dst, &src);
+}
+
+/*
+ * UD: SEND (with immediate) of at most one path MTU to the QP named by the
+ * AH and remote QPN.  A datagram that finds no ready UD QP with the same
+ * Q_Key, or no receive WQE, is dropped; the sender completes anyway.
+ */
+static enum exec_result exec_ud(struct xd_qp *qp, struct xd_swqe *s)
+{
+	uint32_t op = s->w.opcode, qkey;
+	struct xd_sgl src, dst;
+	struct xd_qp *peer;
+	struct xd_rwqe r;
+	struct xd_ah *ah;
+	struct xenib_cqe cqe;
+
+	if (op != IBV_WR_SEND && op != IBV_WR_SEND_WITH_IMM) {
+		complete_send(qp, s, IBV_WC_LOC_QP_OP_ERR, 0);
+		return EXEC_DONE;
+	}
+	ah = xd_ah_get(qp->ctx, qp->pd, s->w.ah);
+	if (!ah) {
+		complete_send(qp, s, IBV_WC_LOC_QP_OP_ERR, 0);
+		return EXEC_DONE;
+	}
+	if (!send_source(qp, s, &src)) {
+		complete_send(qp, s, IBV_WC_LOC_PROT_ERR, 0);
+		return EXEC_DONE;
+	}
+	if (src.total > XENIB_UD_MAX_MSG) {
+		complete_send(qp, s, IBV_WC_LOC_LEN_ERR, 0);
+		return EXEC_DONE;
+	}
+	qkey = (s->w.remote_qkey & 0x80000000u) ? qp->attr.qkey :
+						    s->w.remote_qkey;
+	peer = xd_ud_resolve(&ah->attr, s->w.remote_qpn);
+	if (!peer || peer->qp_type != IBV_QPT_UD || peer->attr.qkey != qkey ||
+	    (peer->attr.qp_state != IBV_QPS_RTR &&
+	     peer->attr.qp_state != IBV_QPS_RTS &&
+	     peer->attr.qp_state != IBV_QPS_SQD))
+		goto done;
+	if (!rq_peek(peer, &r))
+		goto done;	/* no RNR for UD: dropped */
+	if (r.w.reserved ||
+	    !sgl_translate(&dst, r.sge, r.w.num_sge, recv_pd(peer),
+			   IBV_ACCESS_LOCAL_WRITE)) {
+		responder_fail(peer, &r, IBV_WC_LOC_PROT_ERR, 0);
+		goto done;
+	}
+	if (dst.total < src.total + XENIB_UD_GRH_BYTES) {
+		responder_fail(peer, &r, IBV_WC_LOC_LEN_ERR, 0);
+		goto done;
+	}
+	if (ah->attr.is_global)
+		ud_write_grh(&dst, qp, &ah->attr, src.total);
+	sgl_skip(&dst, XENIB_UD_GRH_BYTES);
+	sgl_copy(&dst, &src);
+	memset(&cqe, 0, sizeof(cqe));
+	cqe.wr_id = r.w.wr_id;
+	cqe.status = IBV_WC_SUCCESS;
+	cqe.opcode = IBV_WC_RECV;
+	cqe.byte_len = src.total + XENIB_UD_GRH_BYTES;
+	cqe.qp_num = peer->h.id;
+	cqe.src_qp = qp->h.id;
+	cqe.slid = qp->ctx->guest->lid;
+	cqe.sl = ah->attr.sl;
+	cqe.wc_flags = ah->attr.is_global ? IBV_WC_GRH : 0;
+	if (op == IBV_WR_SEND_WITH_IMM) {
+		cqe.imm_data = s->w.imm_data;
+		cqe.wc_flags |= IBV_WC_WITH_IMM;
+	}
+	rq_consume(peer);
+	if (!xd_cq_push(peer->recv_cq, &cqe,
+			s->w.send_flags & IBV_SEND_SOLICITED))
+		xd_qp_to_error(peer, IBV_EVENT_QP_FATAL);
+done:
+	complete_send(qp, s, IBV_WC_SUCCESS, src.total);
+	return EXEC_DONE;
+}
+
+static enum exec_result exec_wqe(struct xd_qp *qp, struct xd_swqe *s)
+{
+	switch (qp->qp_type) {
+	case IBV_QPT_UD:
+		return exec_ud(qp, s);
+	case IBV_QPT_UC:
+		return exec_uc(qp, s);
+	default:
+		return exec_rc(qp, s);
+	}
 }
 
 static unsigned int qp_run_sq(struct xd_qp *qp, uint64_t *next_ns)
@@ -508,16 +766,14 @@ static unsigned int qp_run_sq(struct xd_qp *qp, uint64_t *next_ns)
 		}
 		if (!sq_fetch(qp, &s)) {
 			complete_send(qp, &s, IBV_WC_LOC_LEN_ERR, 0);
-		} else if (exec_rc(qp, &s) == EXEC_STALL) {
+		} else if (exec_wqe(qp, &s) == EXEC_STALL) {
 			if (qp->stall_until_ns < *next_ns)
 				*next_ns = qp->stall_until_ns;
 			break;
 		}
 		if (qp->attr.qp_state == IBV_QPS_ERR)
 			break;	/* the flush consumed the ring */
-		/* We consume the guest's send ring: release the slot. */
-		xr_store_release(&sq->hdr->cons, ++sq->idx);
-		n++;
+		n++;	/* complete_send() released the slot */
 	}
 	return n;
 }
@@ -562,7 +818,11 @@ static unsigned int flush_ring(struct xd_qp *qp, struct xd_ring *ring,
 void xd_engine_flush_qp(struct xd_qp *qp)
 {
 	flush_ring(qp, &qp->sq, qp->send_cq, true);
-	flush_ring(qp, &qp->rq, qp->recv_cq, false);
+	if (qp->srq)	/* the shared SRQ is not flushed, the QP is done */
+		xd_ctx_post_async(qp->ctx, IBV_EVENT_QP_LAST_WQE_REACHED,
+				  qp->h.id);
+	else
+		flush_ring(qp, &qp->rq, qp->recv_cq, false);
 }
 
 unsigned int xd_engine_poll(uint64_t *next_ns)
@@ -575,7 +835,8 @@ unsigned int xd_engine_poll(uint64_t *next_ns)
 
 		if (qp->attr.qp_state == IBV_QPS_ERR)
 			n += flush_ring(qp, &qp->sq, qp->send_cq, true) +
-			     flush_ring(qp, &qp->rq, qp->recv_cq, false);
+			     (qp->srq ? 0 :
+			      flush_ring(qp, &qp->rq, qp->recv_cq, false));
 		else
 			n += qp_run_sq(qp, next_ns);
 	}
@@ -598,7 +859,7 @@ bool xd_engine_has_work(void)
 		if ((state == IBV_QPS_RTS || state == IBV_QPS_ERR) &&
 		    xr_load_acquire(&qp->sq.hdr->prod) != qp->sq.idx)
 			return true;
-		if (state == IBV_QPS_ERR &&
+		if (state == IBV_QPS_ERR && !qp->srq &&
 		    xr_load_acquire(&qp->rq.hdr->prod) != qp->rq.idx)
 			return true;
 	}

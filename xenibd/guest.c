@@ -102,6 +102,9 @@ void xd_guest_device(const struct xd_guest *g, struct xenib_device_info *d)
 	d->max_qp_rd_atom = 16;
 	d->max_qp_init_rd_atom = 16;
 	d->max_inline = XENIB_MAX_INLINE;
+	d->max_srq = (1u << 16) - 1;
+	d->max_srq_wr = XENIB_MAX_QP_WR;
+	d->max_srq_sge = XENIB_MAX_SGE;
 	d->device_cap_flags = IBV_DEVICE_RC_RNR_NAK_GEN |
 			      IBV_DEVICE_PORT_ACTIVE_EVENT |
 			      IBV_DEVICE_SYS_IMAGE_GUID;

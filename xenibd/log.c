@@ -43,13 +43,29 @@ void xd_dbg(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Lines one context may log per second; the rest are counted. */
+#define XD_CTX_LOG_BURST 50
+
 void xd_ctx_log(struct xd_ctx *ctx, const char *fmt, ...)
 {
+	uint64_t now = xd_now_ns();
 	char prefix[128];
 	va_list ap;
 
 	snprintf(prefix, sizeof(prefix), "guest %s (pid %d): ",
 		 ctx->guest ? ctx->guest->name : "?", (int)ctx->pid);
+	if (now - ctx->log_window_ns >= 1000000000ull) {
+		if (ctx->log_dropped)
+			xd_log("%s%u more messages suppressed", prefix,
+			       ctx->log_dropped);
+		ctx->log_window_ns = now;
+		ctx->log_lines = 0;
+		ctx->log_dropped = 0;
+	}
+	if (++ctx->log_lines > XD_CTX_LOG_BURST) {
+		ctx->log_dropped++;
+		return;
+	}
 	va_start(ap, fmt);
 	vlog(prefix, fmt, ap);
 	va_end(ap);

@@ -40,5 +40,7 @@ int xd_state_init(void)
 	xd_table_init(&xd.mrs, "mrs", 1u << 20);
 	xd_table_init(&xd.cqs, "cqs", 1u << 16);
 	xd_table_init(&xd.qpt, "qps", (1u << 16) - 1);	/* 24-bit QPNs */
+	xd_table_init(&xd.srqs, "srqs", (1u << 16) - 1);	/* 24-bit SRQNs */
+	xd_table_init(&xd.ahs, "ahs", 1u << 20);
 	return 0;
 }

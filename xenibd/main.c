@@ -84,12 +84,25 @@ static void set_sleeping(uint32_t v)
 	}
 }
 
+/*
+ * Spinning only pays while we own a core.  When the cores are
+ * oversubscribed (polling guests on every core) a spinning backend is
+ * runnable but not running, and each WQE waits for a scheduler slice
+ * (milliseconds).  A sleeping backend instead is woken by the guest's kick
+ * and preempts it at once.  So: if a spin iteration took far longer than an
+ * iteration can (we were descheduled), stop spinning for a while.
+ */
+#define XD_PREEMPT_GAP_NS	(100 * 1000ull)
+#define XD_NOSPIN_NS		(200 * 1000 * 1000ull)
+#define XD_NOSPIN_POLL_NS	(3 * 1000ull)
+
 static void main_loop(void)
 {
 	static const struct timespec zero;
 	const uint64_t spin_ns = xd.cfg.spin_us * 1000ull;
-	uint64_t idle_since = xd_now_ns();
+	uint64_t idle_since = xd_now_ns(), last_spin = 0, nospin_until = 0;
 	unsigned int iter = 0;
+	bool spinning = false;
 
 	while (!stopping) {
 		uint64_t next = UINT64_MAX;
@@ -98,16 +111,34 @@ static void main_loop(void)
 		xd.now_ns = xd_now_ns();
 		if (xd_engine_poll(&next)) {
 			idle_since = xd.now_ns;
+			spinning = false;
 			if (!(++iter & 63))
 				service_events(&zero);
 			continue;
 		}
-		if (xd.now_ns - idle_since < spin_ns) {
+		/* Two idle iterations far apart: we were descheduled. */
+		if (spinning && xd.cfg.spin_adaptive &&
+		    xd.now_ns - last_spin > XD_PREEMPT_GAP_NS)
+			nospin_until = xd.now_ns + XD_NOSPIN_NS;
+		if (xd.now_ns >= nospin_until &&
+		    xd.now_ns - idle_since < spin_ns) {
+			spinning = true;
+			last_spin = xd.now_ns;
 			if (!(++iter & 15))
 				service_events(&zero);
 			sched_yield();	/* oversubscribed cores: let guests run */
 			continue;
 		}
+		/*
+		 * Oversubscribed: still catch a pipelined post that follows
+		 * at once (a few microseconds), but never yield; then sleep.
+		 */
+		if (xd.now_ns < nospin_until &&
+		    xd.now_ns - idle_since < XD_NOSPIN_POLL_NS) {
+			spinning = false;
+			continue;
+		}
+		spinning = false;
 		set_sleeping(1);
 		xr_full_fence();
 		xd.now_ns = xd_now_ns();
@@ -137,7 +168,8 @@ static void usage(FILE *f)
 		"  -n DEVICE  device name (default xenib0)\n"
 		"  -f         stay in the foreground (logs on stderr)\n"
 		"  -v         verbose logging\n"
-		"  -s US      poll this long without work before sleeping (default 50)\n",
+		"  -s US      poll this long without work before sleeping (default 50)\n"
+		"  -S         keep spinning even when descheduled (no adaptation)\n",
 		XENIB_RUN_DIR);
 }
 
@@ -210,7 +242,7 @@ int main(int argc, char **argv)
 		xd_log("cannot use configuration %s", conf);
 		return 1;
 	}
-	while ((opt = getopt(argc, argv, "c:d:n:fvs:h")) != -1) {
+	while ((opt = getopt(argc, argv, "c:d:n:fvs:Sh")) != -1) {
 		switch (opt) {
 		case 'c':
 			break;	/* read above */
@@ -228,6 +260,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			xd.cfg.spin_us = strtoul(optarg, NULL, 0);
+			break;
+		case 'S':
+			xd.cfg.spin_adaptive = false;
 			break;
 		case 'h':
 			usage(stdout);

@@ -76,6 +76,8 @@ void xd_mr_free(struct xd_mr *mr)
 		xd_table_del(&xd.mrs, &mr->h);
 		mr->pd->refs--;
 		mr->ctx->nobj--;
+		xd_quota_uncharge(mr->ctx, XD_Q_MRS, 1);
+		xd_quota_uncharge(mr->ctx, XD_Q_MR_BYTES, mr->length);
 		xd.stats.mrs--;
 		xd.stats.mr_bytes -= mr->length;
 	}
@@ -98,6 +100,11 @@ int xd_mr_reg(struct xd_ctx *ctx, const struct xenib_reg_mr_req *req,
 	pd = xd_pd_lookup(ctx, req->pd);
 	if (!pd)
 		return ENOENT;
+	err = xd_quota_check(ctx, XD_Q_MRS, 1);
+	if (!err)
+		err = xd_quota_check(ctx, XD_Q_MR_BYTES, req->length);
+	if (err)
+		return err;
 	mr = calloc(1, sizeof(*mr));
 	if (!mr)
 		return ENOMEM;
@@ -132,6 +139,8 @@ int xd_mr_reg(struct xd_ctx *ctx, const struct xenib_reg_mr_req *req,
 	}
 	pd->refs++;
 	ctx->nobj++;
+	xd_quota_charge(ctx, XD_Q_MRS, 1);
+	xd_quota_charge(ctx, XD_Q_MR_BYTES, mr->length);
 	xd.stats.mrs++;
 	xd.stats.mr_bytes += mr->length;
 	*key = mr->h.id;

@@ -22,6 +22,9 @@ int xd_notify_bind(struct xd_ctx *ctx, int fd, uint32_t kind, uint32_t *handle)
 	if ((kind == XENIB_NOTIFY_DOORBELL && ctx->doorbell) ||
 	    (kind == XENIB_NOTIFY_ASYNC && ctx->async))
 		return EEXIST;
+	err = xd_quota_check(ctx, XD_Q_NOTIFIERS, 1);
+	if (err)
+		return err;
 	if (hv_notify_check(fd))
 		return EINVAL;
 	n = calloc(1, sizeof(*n));
@@ -47,6 +50,7 @@ int xd_notify_bind(struct xd_ctx *ctx, int fd, uint32_t kind, uint32_t *handle)
 		ctx->async = n;
 	}
 	ctx->nobj++;
+	xd_quota_charge(ctx, XD_Q_NOTIFIERS, 1);
 	xd.stats.notifiers++;
 	*handle = n->h.id;
 	return 0;
@@ -69,6 +73,7 @@ void xd_notify_free(struct xd_notify *n)
 		n->ctx->async = NULL;
 	}
 	n->ctx->nobj--;
+	xd_quota_uncharge(n->ctx, XD_Q_NOTIFIERS, 1);
 	xd_table_del(&xd.notifies, &n->h);
 	close(n->fd);
 	xd.stats.notifiers--;

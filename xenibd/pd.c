@@ -7,9 +7,12 @@
 
 int xd_pd_alloc(struct xd_ctx *ctx, uint32_t *handle)
 {
-	struct xd_pd *pd = calloc(1, sizeof(*pd));
-	int err;
+	struct xd_pd *pd;
+	int err = xd_quota_check(ctx, XD_Q_PDS, 1);
 
+	if (err)
+		return err;
+	pd = calloc(1, sizeof(*pd));
 	if (!pd)
 		return ENOMEM;
 	err = xd_table_add(&xd.pds, &pd->h);
@@ -19,6 +22,7 @@ int xd_pd_alloc(struct xd_ctx *ctx, uint32_t *handle)
 	}
 	pd->ctx = ctx;
 	ctx->nobj++;
+	xd_quota_charge(ctx, XD_Q_PDS, 1);
 	xd.stats.pds++;
 	*handle = pd->h.id;
 	return 0;
@@ -34,6 +38,7 @@ struct xd_pd *xd_pd_lookup(struct xd_ctx *ctx, uint32_t handle)
 void xd_pd_free(struct xd_pd *pd)
 {
 	pd->ctx->nobj--;
+	xd_quota_uncharge(pd->ctx, XD_Q_PDS, 1);
 	xd_table_del(&xd.pds, &pd->h);
 	xd.stats.pds--;
 	free(pd);

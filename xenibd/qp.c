@@ -21,10 +21,14 @@ static uint32_t send_wqe_bytes(uint32_t max_sge, uint32_t max_inline)
 
 static int qp_check_create(const struct xenib_create_qp_req *req)
 {
-	if (req->qp_type != IBV_QPT_RC)
-		return EOPNOTSUPP;	/* ABI 1: RC only */
-	if (req->srq != XENIB_INVALID_HANDLE)
-		return EOPNOTSUPP;
+	if (req->qp_type != IBV_QPT_RC && req->qp_type != IBV_QPT_UC &&
+	    req->qp_type != IBV_QPT_UD)
+		return EOPNOTSUPP;	/* ABI 1: RC, UC, UD (no XRC, raw) */
+	/* With an SRQ the QP has no receive ring of its own. */
+	if (req->srq != XENIB_INVALID_HANDLE &&
+	    (req->rq.entries || req->rq.region || req->rq.offset ||
+	     req->rq.stride || req->max_recv_sge))
+		return EINVAL;
 	if (req->max_send_sge > XENIB_MAX_SGE ||
 	    req->max_recv_sge > XENIB_MAX_SGE ||
 	    req->max_inline > XENIB_MAX_INLINE || req->sq_sig_all > 1)
@@ -39,6 +43,7 @@ int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
 {
 	struct xd_pd *pd;
 	struct xd_cq *scq, *rcq;
+	struct xd_srq *srq = NULL;
 	struct xd_qp *qp;
 	int err;
 
@@ -52,6 +57,14 @@ int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
 	rcq = xd_cq_lookup(ctx, req->recv_cq);
 	if (!pd || !scq || !rcq)
 		return ENOENT;
+	if (req->srq != XENIB_INVALID_HANDLE) {
+		srq = xd_srq_lookup(ctx, req->srq);
+		if (!srq)
+			return ENOENT;
+	}
+	err = xd_quota_check(ctx, XD_Q_QPS, 1);
+	if (err)
+		return err;
 	qp = calloc(1, sizeof(*qp));
 	if (!qp)
 		return ENOMEM;
@@ -59,9 +72,10 @@ int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
 			     send_wqe_bytes(req->max_send_sge, req->max_inline));
 	if (err)
 		goto err_free;
-	err = xd_ring_attach(ctx, &qp->rq, &req->rq,
-			     sizeof(struct xenib_recv_wqe) +
-			     req->max_recv_sge * sizeof(struct xenib_sge));
+	if (!srq)
+		err = xd_ring_attach(ctx, &qp->rq, &req->rq,
+				     sizeof(struct xenib_recv_wqe) +
+				     req->max_recv_sge * sizeof(struct xenib_sge));
 	if (err)
 		goto err_sq;
 	/* QPNs are 24 bits; the table's limit keeps them there. */
@@ -72,6 +86,7 @@ int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
 	qp->pd = pd;
 	qp->send_cq = scq;
 	qp->recv_cq = rcq;
+	qp->srq = srq;
 	qp->qp_type = req->qp_type;
 	qp->sq_sig_all = req->sq_sig_all;
 	qp->max_send_sge = req->max_send_sge;
@@ -82,8 +97,11 @@ int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
 	pd->refs++;
 	scq->refs++;
 	rcq->refs++;
+	if (srq)
+		srq->refs++;
 	list_add_tail(&xd.qps, &qp->active);
 	ctx->nobj++;
+	xd_quota_charge(ctx, XD_Q_QPS, 1);
 	xd.stats.qps++;
 	*qpn = qp->h.id;
 	return 0;
@@ -200,8 +218,10 @@ static void qp_reset(struct xd_qp *qp)
 {
 	qp->sq.idx = xr_load_acquire(&qp->sq.hdr->prod);
 	xr_store_release(&qp->sq.hdr->cons, qp->sq.idx);
-	qp->rq.idx = xr_load_acquire(&qp->rq.hdr->prod);
-	xr_store_release(&qp->rq.hdr->cons, qp->rq.idx);
+	if (!qp->srq) {	/* a shared SRQ keeps its WQEs */
+		qp->rq.idx = xr_load_acquire(&qp->rq.hdr->prod);
+		xr_store_release(&qp->rq.hdr->cons, qp->rq.idx);
+	}
 	qp->stall = XD_STALL_NONE;
 	memset(&qp->attr, 0, sizeof(qp->attr));
 	qp->attr.qp_state = IBV_QPS_RESET;
@@ -271,7 +291,10 @@ void xd_qp_free(struct xd_qp *qp)
 	qp->pd->refs--;
 	qp->send_cq->refs--;
 	qp->recv_cq->refs--;
+	if (qp->srq)
+		qp->srq->refs--;
 	qp->ctx->nobj--;
+	xd_quota_uncharge(qp->ctx, XD_Q_QPS, 1);
 	xd_table_del(&xd.qpt, &qp->h);
 	xd.stats.qps--;
 	free(qp);

@@ -26,6 +26,11 @@ int xd_region_map(struct xd_ctx *ctx, int fd, uint64_t offset, uint32_t npages,
 	if (ctx_page && (npages != 1 || ctx->page))
 		return ctx->page ? EEXIST : EINVAL;
 	len = (size_t)npages * XENIB_PAGE_SIZE;
+	err = xd_quota_check(ctx, XD_Q_REGIONS, 1);
+	if (!err)
+		err = xd_quota_check(ctx, XD_Q_REGION_BYTES, len);
+	if (err)
+		return err;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ENOMEM;
@@ -51,6 +56,8 @@ int xd_region_map(struct xd_ctx *ctx, int fd, uint64_t offset, uint32_t npages,
 		ctx->ctx_page_region = r;
 	}
 	ctx->nobj++;
+	xd_quota_charge(ctx, XD_Q_REGIONS, 1);
+	xd_quota_charge(ctx, XD_Q_REGION_BYTES, len);
 	xd.stats.regions++;
 	*handle = r->h.id;
 	return 0;
@@ -71,6 +78,8 @@ void xd_region_free(struct xd_region *r)
 		r->ctx->ctx_page_region = NULL;
 	}
 	r->ctx->nobj--;
+	xd_quota_uncharge(r->ctx, XD_Q_REGIONS, 1);
+	xd_quota_uncharge(r->ctx, XD_Q_REGION_BYTES, r->len);
 	xd_table_del(&xd.regions, &r->h);
 	hv_backend_unmap(r->va, r->len);
 	close(r->fd);

@@ -13,7 +13,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenibctl [-d DIR] stats|guests\n"
+	fprintf(f, "usage: xenibctl [-d DIR] stats|guests|link-flap\n"
 		   "  -d DIR  xenibd's run directory (default $XENIB_EMU_DIR or %s)\n",
 		XENIB_RUN_DIR);
 }
@@ -35,7 +35,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || (strcmp(argv[optind], "stats") &&
-				    strcmp(argv[optind], "guests"))) {
+				    strcmp(argv[optind], "guests") &&
+				    strcmp(argv[optind], "link-flap"))) {
 		usage(stderr);
 		return 2;
 	}

@@ -22,6 +22,12 @@
 
 struct xd_ctx;
 
+/* What a guest is charged for (xd.cfg.limits, quota.c). */
+enum xd_quota {
+	XD_Q_QPS, XD_Q_CQS, XD_Q_SRQS, XD_Q_PDS, XD_Q_MRS, XD_Q_REGIONS,
+	XD_Q_NOTIFIERS, XD_Q_MR_BYTES, XD_Q_REGION_BYTES, XD_Q_MAX
+};
+
 /* A guest: one domain (Xen) or one emulated guest name. */
 struct xd_guest {
 	char name[64];
@@ -29,6 +35,7 @@ struct xd_guest {
 	uint16_t lid;		/* virtual LID */
 	uint64_t guid;		/* virtual port/node GUID, host order */
 	unsigned int nctx;	/* open contexts */
+	uint64_t used[XD_Q_MAX];	/* over all its contexts */
 };
 
 /* Guest memory the backend has mapped (MAP_REGION). */
@@ -90,6 +97,25 @@ struct xd_cq {
 	bool overrun;
 };
 
+/* Shared receive queue (basic; XRC is not offered by ABI 1). */
+struct xd_srq {
+	struct xd_handle h;	/* h.id is also the SRQ number */
+	struct xd_ctx *ctx;
+	struct xd_pd *pd;
+	struct xd_ring ring;	/* guest produces, backend consumes */
+	uint32_t max_sge;
+	uint32_t limit;		/* armed limit, 0 when disarmed */
+	unsigned int refs;	/* QPs */
+};
+
+/* Address handle: a validated address vector for UD sends. */
+struct xd_ah {
+	struct xd_handle h;
+	struct xd_ctx *ctx;
+	struct xd_pd *pd;
+	struct xenib_ah_attr attr;
+};
+
 enum xd_stall {
 	XD_STALL_NONE,
 	XD_STALL_RNR,		/* responder had no receive WQE */
@@ -102,6 +128,7 @@ struct xd_qp {
 	struct xd_pd *pd;
 	struct xd_cq *send_cq, *recv_cq;
 	struct xd_ring sq, rq;	/* guest produces, backend consumes */
+	struct xd_srq *srq;	/* receives come from here; rq unused */
 	uint32_t qp_type;
 	bool sq_sig_all;
 	uint32_t max_send_sge, max_recv_sge, max_inline;
@@ -124,11 +151,15 @@ struct xd_ctx {
 	struct xd_notify *doorbell, *async;
 	uint32_t async_prod;
 	unsigned int nobj;		/* objects owned, for accounting */
+	/* log.c: per-context log rate limit (a guest cannot flood the log) */
+	uint64_t log_window_ns;
+	unsigned int log_lines, log_dropped;
 	struct list_node link;
 };
 
 struct xd_stats {
 	long guests, contexts, pds, mrs, cqs, qps, regions, notifiers;
+	long srqs, ahs;
 	long long mr_bytes;
 	long long ctrl_errors, ctrl_msgs;
 	long long wqes;
@@ -138,6 +169,7 @@ struct xd_stats {
 struct xd_limits {
 	unsigned int qps, cqs, srqs, pds, mrs, regions, notifiers;
 	uint64_t mr_bytes;
+	uint64_t region_bytes;	/* guest memory mapped by the backend */
 };
 
 struct xd_config {
@@ -145,6 +177,7 @@ struct xd_config {
 	const char *devname;
 	bool verbose;
 	unsigned int spin_us;
+	bool spin_adaptive;	/* stop spinning while descheduled */
 	unsigned int max_guests;
 	struct xd_limits limits;
 };
@@ -157,6 +190,7 @@ struct xd_state {
 	struct list_node ctxs;
 	struct list_node qps;		/* every QP, for the engine */
 	struct xd_table regions, notifies, pds, mrs, cqs, qpt;
+	struct xd_table srqs, ahs;
 	struct xd_guest *guests;	/* cfg.max_guests entries */
 	struct xd_stats stats;
 	uint64_t now_ns;
@@ -178,6 +212,16 @@ void xd_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xd_ctx_log(struct xd_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uint64_t xd_now_ns(void);
+
+/*
+ * quota.c: per-guest limits.  Check before creating (EDQUOT for a count,
+ * ENOMEM for limit.mr_bytes and limit.region_bytes, with a log line), charge once created, and
+ * uncharge when freed.  A context without a guest (before HELLO) is not
+ * charged.
+ */
+int xd_quota_check(struct xd_ctx *ctx, enum xd_quota q, uint64_t n);
+void xd_quota_charge(struct xd_ctx *ctx, enum xd_quota q, uint64_t n);
+void xd_quota_uncharge(struct xd_ctx *ctx, enum xd_quota q, uint64_t n);
 
 /* guest.c */
 struct xd_guest *xd_guest_get(const char *name);
@@ -233,6 +277,8 @@ void *xd_mr_translate(uint32_t key, const struct xd_pd *pd, uint64_t addr,
 int xd_cq_create(struct xd_ctx *ctx, const struct xenib_create_cq_req *req,
 		 uint32_t *handle);
 int xd_cq_destroy(struct xd_ctx *ctx, uint32_t handle);
+/* cq_resize.c */
+int xd_cq_resize(struct xd_ctx *ctx, const struct xenib_resize_cq_req *req);
 struct xd_cq *xd_cq_lookup(struct xd_ctx *ctx, uint32_t handle);
 void xd_cq_free(struct xd_cq *cq);
 /* Write one CQE (and raise a completion event if armed); false on overrun. */
@@ -247,6 +293,29 @@ int xd_qp_destroy(struct xd_ctx *ctx, uint32_t qpn);
 void xd_qp_free(struct xd_qp *qp);
 struct xd_qp *xd_qp_find(uint32_t qpn);
 void xd_qp_to_error(struct xd_qp *qp, uint32_t async_event);
+
+/* srq.c */
+int xd_srq_create(struct xd_ctx *ctx, const struct xenib_create_srq_req *req,
+		  uint32_t *handle);
+int xd_srq_modify(struct xd_ctx *ctx, const struct xenib_modify_srq_req *req);
+int xd_srq_query(struct xd_ctx *ctx, uint32_t handle,
+		 struct xenib_query_srq_resp *resp);
+int xd_srq_destroy(struct xd_ctx *ctx, uint32_t handle);
+struct xd_srq *xd_srq_lookup(struct xd_ctx *ctx, uint32_t handle);
+void xd_srq_free(struct xd_srq *srq);
+
+/* ah.c */
+int xd_ah_create(struct xd_ctx *ctx, const struct xenib_create_ah_req *req,
+		 uint32_t *handle);
+int xd_ah_destroy(struct xd_ctx *ctx, uint32_t handle);
+void xd_ah_free(struct xd_ah *ah);
+/* Fast path: the AH named by a UD WQE of a QP in pd, or NULL. O(1). */
+struct xd_ah *xd_ah_get(const struct xd_ctx *ctx, const struct xd_pd *pd,
+			uint32_t handle);
+/* The QP a datagram for (dlid or GRH dgid, qpn) reaches, or NULL. */
+struct xd_qp *xd_ud_resolve(const struct xenib_ah_attr *ah, uint32_t qpn);
+/* Check an address vector from a guest: 0 or EINVAL. */
+int xd_ah_check(const struct xenib_ah_attr *ah);
 
 /* qp_state.c: IB QP state machine (ibv_modify_qp(3)) */
 int xd_qp_check_transition(uint32_t qp_type, uint32_t cur, uint32_t next,

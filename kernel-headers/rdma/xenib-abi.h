@@ -212,10 +212,11 @@ struct xenib_async_event {
 
 struct xenib_ctx_page {
 	/*
-	 * Written by the backend, read by the guest: non-zero while the
-	 * backend is (about to be) asleep.  After publishing a producer
-	 * index the guest issues a full fence, reads this, and kicks the
-	 * doorbell if it is set.
+	 * Set by the backend: non-zero while the backend is (about to be)
+	 * asleep.  After publishing a producer index the guest issues a full
+	 * fence and, if this is set, exchanges it with 0 and kicks the
+	 * doorbell if the exchange returned non-zero (one kick per wake-up;
+	 * see util/xenib_ring.h).  The backend never trusts its value.
 	 */
 	__u32 backend_sleeping;
 	__u32 pad0[15];
@@ -321,7 +322,12 @@ struct xenib_cqe {
 	__u8  dlid_path_bits;
 	__u16 reserved0;
 	__u32 vendor_err;
-	__u32 reserved1[4];
+	__u32 reserved1[2];
+	/*
+	 * Completion timestamp: the backend's CLOCK_MONOTONIC in ns when it
+	 * produced the CQE (hca_core_clock 1 GHz, 64-bit mask).
+	 */
+	__u64 timestamp;
 };
 
 struct xenib_create_qp_req {
@@ -357,9 +363,21 @@ struct xenib_send_wqe {
 	__u64 remote_addr;
 	__u32 rkey;
 	__u32 inline_len;	/* bytes of inline data following (IBV_SEND_INLINE) */
-	__u64 compare_add;
-	__u64 swap;
-	__u32 reserved[2];
+	union {
+		struct {		/* atomics (RC, XRC_SEND) */
+			__u64 compare_add;
+			__u64 swap;
+		};
+		struct {		/* UD: no atomics */
+			__u32 remote_qkey;	/* high bit set: use the QP's qkey */
+			__u32 ud_reserved[3];
+		};
+	};
+	union {
+		__u32 ah;		/* UD: address handle (CREATE_AH) */
+		__u32 remote_srqn;	/* XRC_SEND: target SRQ number */
+	};
+	__u32 remote_qpn;	/* UD: destination QPN */
 	/* then num_sge struct xenib_sge, or inline_len bytes */
 };
 
@@ -436,11 +454,87 @@ struct xenib_query_port_resp {
 /* ------------------------------------------------------------------------- */
 /* SRQ, XRC (XENIB_CMD_CREATE_SRQ ... DESTROY_SRQ, OPEN/CLOSE_XRCD)          */
 
+/*
+ * CREATE_SRQ: a ring of receive WQEs (struct xenib_recv_wqe + max_sge SGEs
+ * per entry) in a region, like a QP's RQ; the guest produces, the backend
+ * consumes.  QPs created with this SRQ (CREATE_QP.srq) take their receives
+ * from it and have no RQ of their own (their rq ring descriptor must be all
+ * zero).  Response: struct xenib_handle_resp, handle = the SRQ handle, which
+ * is also its SRQ number.  srq_type IBV_SRQT_XRC (xrcd, cq) is reserved:
+ * ABI 1 answers EOPNOTSUPP.
+ */
+struct xenib_create_srq_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 pd;
+	__u32 srq_type;		/* enum ibv_srq_type: IBV_SRQT_BASIC */
+	__u32 max_sge;		/* <= XENIB_MAX_SGE */
+	__u32 srq_limit;	/* 0: not armed; else < ring.entries */
+	__u32 xrcd;		/* XRC only, else XENIB_INVALID_HANDLE */
+	__u32 cq;		/* XRC only, else XENIB_INVALID_HANDLE */
+	struct xenib_ring_desc ring;	/* entries <= XENIB_MAX_QP_WR */
+};
+
+/*
+ * MODIFY_SRQ: attr_mask IBV_SRQ_LIMIT arms the limit event (one
+ * IBV_EVENT_SRQ_LIMIT_REACHED when fewer than srq_limit WQEs remain, then
+ * disarmed).  IBV_SRQ_MAX_WR (resize) answers EOPNOTSUPP in ABI 1.
+ */
+struct xenib_modify_srq_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 handle;
+	__u32 attr_mask;	/* enum ibv_srq_attr_mask */
+	__u32 max_wr;
+	__u32 srq_limit;
+};
+
+/* QUERY_SRQ takes a struct xenib_handle_req. srq_limit is 0 when disarmed. */
+struct xenib_query_srq_resp {
+	struct xenib_ctrl_hdr hdr;
+	__u32 max_wr;
+	__u32 max_sge;
+	__u32 srq_limit;
+	__u32 reserved;
+};
+
 /* ------------------------------------------------------------------------- */
 /* Address handles, UD (XENIB_CMD_CREATE_AH, DESTROY_AH)                     */
 
+/*
+ * CREATE_AH: validated address vector (port 1, sl <= 15, dlid != 0 or a GRH
+ * with sgid_index 0).  Response: struct xenib_handle_resp; the handle goes
+ * into struct xenib_send_wqe.ah of UD sends.  The AH belongs to pd: a UD QP
+ * of another PD cannot use it.
+ */
+struct xenib_create_ah_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 pd;
+	__u32 reserved;
+	struct xenib_ah_attr ah;
+};
+
+#define XENIB_UD_GRH_BYTES	40u	/* receive buffers of UD QPs start with a GRH */
+#define XENIB_UD_MAX_MSG	4096u	/* path MTU of the virtual port */
+
 /* ------------------------------------------------------------------------- */
 /* CQ resize (XENIB_CMD_RESIZE_CQ)                                           */
+
+/*
+ * RESIZE_CQ: move CQ handle to a new ring (a fresh, zeroed ring in a region
+ * the guest mapped).  cons is the guest's consumer index on the old ring:
+ * the backend checks it against its producer index (at most one ring of
+ * entries behind), copies the unpolled CQEs [cons, prod) in order to slots
+ * 0.. of the new ring, publishes the new producer index (= their number),
+ * carries the event counter and the arm state over, and from then on
+ * produces into the new ring only; the old ring's region reference is
+ * dropped (the guest unmaps it).  The guest continues at consumer index 0.
+ * More unpolled CQEs than new entries: EINVAL.  Response: bare header.
+ */
+struct xenib_resize_cq_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 handle;
+	__u32 cons;
+	struct xenib_ring_desc ring;	/* stride == sizeof(struct xenib_cqe) */
+};
 
 /* Responses with no body use a bare struct xenib_ctrl_hdr. */
 

@@ -88,9 +88,18 @@ static bool translate(struct xenib_context *ctx,
 		break;
 	case ELEM_NONE:
 		break;
-	case ELEM_SRQ:
+	case ELEM_SRQ: {
+		struct xenib_srq *srq;
+
+		pthread_mutex_lock(&ctx->obj_lock);
+		srq = xenib_find_srq(ctx, ev->handle);
+		out->element.srq = srq ? &srq->ibv_srq : NULL;
+		ok = srq;
+		pthread_mutex_unlock(&ctx->obj_lock);
+		break;
+	}
 	case ELEM_WQ:
-		ok = false;	/* no SRQs / WQs in ABI 1 */
+		ok = false;	/* no WQs in ABI 1 */
 		break;
 	}
 	if (!ok)
@@ -112,6 +121,15 @@ int xenib_get_async_event(struct ibv_context *ibctx,
 	for (;;) {
 		got = false;
 		pthread_mutex_lock(&ctx->async_lock);
+		if (__atomic_load_n(&ctx->backend_gone, __ATOMIC_ACQUIRE) &&
+		    !ctx->fatal_delivered) {
+			/* fatal.c: xenibd is gone; say so once. */
+			ctx->fatal_delivered = true;
+			pthread_mutex_unlock(&ctx->async_lock);
+			memset(event, 0, sizeof(*event));
+			event->event_type = IBV_EVENT_DEVICE_FATAL;
+			return 0;
+		}
 		/* Async ring: backend produces (async_prod), guest consumes. */
 		prod = xr_load_acquire(&page->async_prod);
 		cons = xr_load_relaxed(&page->async_cons);
@@ -143,7 +161,9 @@ int xenib_get_async_event(struct ibv_context *ibctx,
 			return 0;
 
 		/* Blocks unless the application made the fd O_NONBLOCK. */
-		err = hv_notify_wait(ctx->async_fd);
+		err = xenib_notify_wait(ctx, ctx->async_fd);
+		if (err == EIO && !ctx->fatal_delivered)
+			continue;	/* deliver DEVICE_FATAL first */
 		if (err)
 			return err;
 		waited = true;

@@ -13,6 +13,7 @@
  *    again and re-signal it ourselves if an event slipped in between.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -106,6 +107,36 @@ int xenib_destroy_comp_channel(struct ibv_comp_channel *channel)
 	return 0;
 }
 
+/*
+ * An event whose completions the application already polled (it re-armed,
+ * then polled a CQE that arrived after the arm) would wake a blocking
+ * waiter to an empty CQ; programs such as ibv_rc_pingpong -t -e treat that
+ * as an error.  On a blocking channel such a stale event is not reported:
+ * the CQ is re-armed as the application last asked and the wait goes on,
+ * so the next CQE raises a fresh event.  Non-blocking channels get every
+ * event (their callers polled the fd and expect one).  xch->lock held.
+ */
+static bool event_is_stale(struct ibv_comp_channel *channel,
+			   struct xenib_cq *cq)
+{
+	struct xenib_ring_hdr *hdr = cq->ring.hdr;
+	int fl;
+
+	if (!cq->arm_mode)
+		return false;
+	fl = fcntl(channel->fd, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK))
+		return false;
+	/* CQ ring: backend produces (prod), guest consumes (cons). */
+	if (xr_load_acquire(&hdr->prod) != xr_load_acquire(&hdr->cons))
+		return false;
+	/* armed: written by the guest, cleared by the backend. */
+	xr_store_release(&hdr->armed, cq->arm_mode);
+	xr_full_fence();
+	/* A CQE that slipped in before the re-arm raised no event: report. */
+	return xr_load_acquire(&hdr->prod) == xr_load_acquire(&hdr->cons);
+}
+
 /* First CQ of the channel with an unreported event; xch->lock held. */
 static struct xenib_cq *pending_cq(struct xenib_channel *xch)
 {
@@ -127,7 +158,7 @@ int xenib_get_cq_event(struct ibv_comp_channel *channel, struct ibv_cq **ibcq)
 	struct xenib_context *ctx = to_xctx(channel->context);
 	struct xenib_channel *xch;
 	struct xenib_cq *cq;
-	bool waited = false;
+	bool waited = false, stale;
 	int err;
 
 	xch = xenib_find_channel(ctx, channel);
@@ -139,6 +170,7 @@ int xenib_get_cq_event(struct ibv_comp_channel *channel, struct ibv_cq **ibcq)
 		cq = pending_cq(xch);
 		if (cq) {
 			cq->events_consumed++;
+			stale = event_is_stale(channel, cq);
 			if (!pending_cq(xch)) {
 				/* That was the last one: make the fd quiet,
 				 * unless an event raced in meanwhile. */
@@ -151,13 +183,15 @@ int xenib_get_cq_event(struct ibv_comp_channel *channel, struct ibv_cq **ibcq)
 				hv_notify_signal(xch->self_fd);
 			}
 			pthread_mutex_unlock(&xch->lock);
+			if (stale)
+				continue;
 			*ibcq = &cq->ibv_cq;
 			return 0;
 		}
 		pthread_mutex_unlock(&xch->lock);
 
 		/* Blocks unless the application made the fd O_NONBLOCK. */
-		err = hv_notify_wait(channel->fd);
+		err = xenib_notify_wait(ctx, channel->fd);
 		if (err)
 			return err;
 		waited = true;

@@ -205,6 +205,11 @@ int xenib_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	if (n) {
 		xr_store_release(&hdr->cons, cq->cons);
 		cq->empty_polls = 0;
+	} else if (!(++cq->idle_polls % XENIB_GONE_CHECK_POLLS) &&
+		   xenib_backend_gone(to_xctx(ibcq->context))) {
+		pthread_spin_unlock(&cq->lock);
+		errno = EIO;	/* nothing will ever complete */
+		return -1;
 	} else if (xenib_poll_yield && ++cq->empty_polls >= xenib_poll_yield) {
 		struct xenib_context *ctx = to_xctx(ibcq->context);
 
@@ -229,10 +234,10 @@ int xenib_req_notify_cq(struct ibv_cq *ibcq, int solicited_only)
 {
 	struct xenib_cq *cq = to_xcq(ibcq);
 
+	cq->arm_mode = solicited_only ? XENIB_CQ_ARM_SOLICITED :
+					XENIB_CQ_ARM_NEXT;
 	/* armed: written by the guest, cleared by the backend (xchg). */
-	xr_store_release(&cq->ring.hdr->armed,
-			 solicited_only ? XENIB_CQ_ARM_SOLICITED :
-					  XENIB_CQ_ARM_NEXT);
+	xr_store_release(&cq->ring.hdr->armed, cq->arm_mode);
 	/*
 	 * The backend reads armed right after publishing a CQE; order our
 	 * store before anything the caller does next (typically a poll that

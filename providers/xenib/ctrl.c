@@ -38,6 +38,12 @@ static const char *cmd_name(uint16_t opcode)
 		[XENIB_CMD_MODIFY_QP] = "MODIFY_QP",
 		[XENIB_CMD_QUERY_QP] = "QUERY_QP",
 		[XENIB_CMD_DESTROY_QP] = "DESTROY_QP",
+		[XENIB_CMD_CREATE_SRQ] = "CREATE_SRQ",
+		[XENIB_CMD_MODIFY_SRQ] = "MODIFY_SRQ",
+		[XENIB_CMD_QUERY_SRQ] = "QUERY_SRQ",
+		[XENIB_CMD_DESTROY_SRQ] = "DESTROY_SRQ",
+		[XENIB_CMD_CREATE_AH] = "CREATE_AH",
+		[XENIB_CMD_DESTROY_AH] = "DESTROY_AH",
 	};
 
 	if (opcode < XENIB_CMD_MAX && names[opcode])
@@ -129,6 +135,8 @@ int xenib_cmd(struct xenib_context *ctx, uint16_t opcode, void *req,
 		/* The stream is out of step or gone: no later response can
 		 * be trusted to belong to its request. */
 		ctx->ctrl_dead = true;
+		if (err != EPROTO && err != EMSGSIZE)
+			xenib_backend_lost(ctx);
 		xenib_err("lost the control channel to xenibd (%s) during %s: %s",
 			  ctx->devname, cmd_name(opcode), strerror(err));
 		err = EIO;

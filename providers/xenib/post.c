@@ -14,16 +14,22 @@
 #define XENIB_SEND_FLAGS (IBV_SEND_SIGNALED | IBV_SEND_SOLICITED | \
 			  IBV_SEND_INLINE | IBV_SEND_FENCE)
 
-/* After publishing a producer index: Dekker-style kick (xenib_ring.h). */
-static inline void ring_doorbell(struct xenib_context *ctx)
+/* Which operations a QP type offers (as a real HCA, reject at post). */
+static inline bool op_allowed(enum ibv_qp_type type, enum ibv_wr_opcode op)
 {
-	xr_full_fence();
-	/* backend_sleeping: written by the backend, read by the guest. */
-	if (xr_load_relaxed(&ctx->page->backend_sleeping))
-		hv_notify_signal(ctx->doorbell_fd);
+	switch (type) {
+	case IBV_QPT_UD:
+		return op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM;
+	case IBV_QPT_UC:
+		return op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
+		       op == IBV_WR_RDMA_WRITE ||
+		       op == IBV_WR_RDMA_WRITE_WITH_IMM;
+	default:
+		return true;
+	}
 }
 
-static inline int build_send_wqe(struct xenib_wq *sq,
+static inline int build_send_wqe(struct xenib_wq *sq, enum ibv_qp_type type,
 				 const struct ibv_send_wr *wr,
 				 struct xenib_send_wqe *wqe)
 {
@@ -32,7 +38,8 @@ static inline int build_send_wqe(struct xenib_wq *sq,
 	uint32_t i, total;
 	char *dst;
 
-	if ((uint32_t)wr->num_sge > sq->max_sge || wr->num_sge < 0)
+	if ((uint32_t)wr->num_sge > sq->max_sge || wr->num_sge < 0 ||
+	    !op_allowed(type, wr->opcode))
 		return EINVAL;
 
 	wqe->wr_id = wr->wr_id;
@@ -43,13 +50,21 @@ static inline int build_send_wqe(struct xenib_wq *sq,
 	wqe->rkey = 0;
 	wqe->compare_add = 0;
 	wqe->swap = 0;
-	wqe->reserved[0] = wqe->reserved[1] = 0;
+	wqe->ah = 0;
+	wqe->remote_qpn = 0;
 
 	switch (wr->opcode) {
 	case IBV_WR_SEND_WITH_IMM:
 		wqe->imm_data = wr->imm_data;	/* network order as given */
 		/* fall through */
 	case IBV_WR_SEND:
+		if (type != IBV_QPT_UD)
+			break;
+		if (!wr->wr.ud.ah)
+			return EINVAL;
+		wqe->ah = wr->wr.ud.ah->handle;	/* backend AH handle */
+		wqe->remote_qpn = wr->wr.ud.remote_qpn;
+		wqe->remote_qkey = wr->wr.ud.remote_qkey;
 		break;
 	case IBV_WR_RDMA_WRITE_WITH_IMM:
 		wqe->imm_data = wr->imm_data;
@@ -136,7 +151,7 @@ int xenib_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 				break;
 			}
 		}
-		err = build_send_wqe(sq, wr,
+		err = build_send_wqe(sq, ibqp->qp_type, wr,
 				     xr_entry(hdr, prod, sq->ring.entries,
 					      sq->ring.stride));
 		if (err)
@@ -153,24 +168,18 @@ int xenib_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	}
 	pthread_spin_unlock(&sq->lock);
 	if (published)
-		ring_doorbell(to_xctx(ibqp->context));
+		xenib_ring_doorbell(to_xctx(ibqp->context));
 	return err;
 }
 
-int xenib_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
-		    struct ibv_recv_wr **bad_wr)
+/* Post receive WQEs into a QP's RQ or an SRQ (srq.c). */
+int xenib_wq_post_recv(struct ibv_context *ibctx, struct xenib_wq *rq,
+		       struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr)
 {
-	struct xenib_qp *qp = to_xqp(ibqp);
-	struct xenib_wq *rq = &qp->rq;
 	struct xenib_ring_hdr *hdr = rq->ring.hdr;
 	uint32_t prod, cons, i;
 	bool published;
 	int err = 0;
-
-	if (ibqp->state == IBV_QPS_RESET) {
-		*bad_wr = wr;
-		return EINVAL;
-	}
 
 	pthread_spin_lock(&rq->lock);
 	prod = rq->prod;
@@ -213,6 +222,18 @@ int xenib_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 	}
 	pthread_spin_unlock(&rq->lock);
 	if (published)
-		ring_doorbell(to_xctx(ibqp->context));
+		xenib_ring_doorbell(to_xctx(ibctx));
 	return err;
+}
+
+int xenib_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
+		    struct ibv_recv_wr **bad_wr)
+{
+	/* A QP on an SRQ has no receive queue of its own. */
+	if (ibqp->state == IBV_QPS_RESET || ibqp->srq) {
+		*bad_wr = wr;
+		return EINVAL;
+	}
+	return xenib_wq_post_recv(ibqp->context, &to_xqp(ibqp)->rq, wr,
+				  bad_wr);
 }

@@ -54,8 +54,11 @@ struct xenib_qp *xenib_find_qp(struct xenib_context *ctx, uint32_t qpn)
 	return NULL;
 }
 
-/* Ring geometry from the requested capabilities; actual caps written back. */
-static int qp_geometry(struct xenib_qp *qp, struct ibv_qp_cap *cap)
+/*
+ * Ring geometry from the requested capabilities; actual caps written back.
+ * A QP on an SRQ has no receive ring (rq.ring.entries stays 0).
+ */
+static int qp_geometry(struct xenib_qp *qp, struct ibv_qp_cap *cap, bool srq)
 {
 	uint32_t sq_payload, rq_payload;
 
@@ -84,6 +87,10 @@ static int qp_geometry(struct xenib_qp *qp, struct ibv_qp_cap *cap)
 	qp->rq.max_sge = min_u32((qp->rq.ring.stride - RECV_WQE_HDR) / SGE_SIZE,
 				 XENIB_MAX_SGE);
 	qp->rq.max_inline = 0;
+	if (srq) {
+		memset(&qp->rq.ring, 0, sizeof(qp->rq.ring));
+		qp->rq.max_sge = 0;
+	}
 
 	qp->cap.max_send_wr = qp->sq.ring.entries;
 	qp->cap.max_recv_wr = qp->rq.ring.entries;
@@ -113,14 +120,10 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 	size_t sq_bytes, rq_bytes;
 	int err;
 
-	if (attr->qp_type != IBV_QPT_RC) {
-		xenib_err("QP type %s not supported yet (ABI %u supports RC only)",
+	if (attr->qp_type != IBV_QPT_RC && attr->qp_type != IBV_QPT_UC &&
+	    attr->qp_type != IBV_QPT_UD) {
+		xenib_err("QP type %s not supported (ABI %u supports RC, UC and UD)",
 			  qp_type_str(attr->qp_type), XENIB_ABI_VERSION);
-		errno = EOPNOTSUPP;
-		return NULL;
-	}
-	if (attr->srq) {
-		xenib_err("QPs on a shared receive queue are not supported yet");
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
@@ -134,7 +137,7 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 		errno = ENOMEM;
 		return NULL;
 	}
-	err = qp_geometry(qp, &attr->cap);
+	err = qp_geometry(qp, &attr->cap, attr->srq);
 	if (err)
 		goto err_free;
 	pthread_spin_init(&qp->sq.lock, PTHREAD_PROCESS_PRIVATE);
@@ -142,14 +145,17 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 	xenib_list_init(&qp->ctx_link);
 
 	sq_bytes = xr_ring_bytes(qp->sq.ring.entries, qp->sq.ring.stride);
-	rq_bytes = xr_ring_bytes(qp->rq.ring.entries, qp->rq.ring.stride);
+	rq_bytes = attr->srq ? 0 :
+		   xr_ring_bytes(qp->rq.ring.entries, qp->rq.ring.stride);
 	err = hv_shm_alloc(&qp->shm, sq_bytes + rq_bytes, "ring-xenib-qp");
 	if (err)
 		goto err_locks;
 	qp->sq.ring.offset = 0;
 	qp->sq.ring.hdr = qp->shm.va;
-	qp->rq.ring.offset = sq_bytes;
-	qp->rq.ring.hdr = (void *)((char *)qp->shm.va + sq_bytes);
+	if (!attr->srq) {
+		qp->rq.ring.offset = sq_bytes;
+		qp->rq.ring.hdr = (void *)((char *)qp->shm.va + sq_bytes);
+	}
 
 	err = xenib_map_region(ctx, qp->shm.fd, 0,
 			       (sq_bytes + rq_bytes) / XENIB_PAGE_SIZE, 0,
@@ -162,13 +168,14 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 	req.qp_type = attr->qp_type;
 	req.send_cq = attr->send_cq->handle;
 	req.recv_cq = attr->recv_cq->handle;
-	req.srq = XENIB_INVALID_HANDLE;
+	req.srq = attr->srq ? attr->srq->handle : XENIB_INVALID_HANDLE;
 	req.sq_sig_all = !!attr->sq_sig_all;
 	req.max_send_sge = qp->sq.max_sge;
 	req.max_recv_sge = qp->rq.max_sge;
 	req.max_inline = qp->sq.max_inline;
 	fill_ring_desc(&req.sq, qp->region, &qp->sq.ring);
-	fill_ring_desc(&req.rq, qp->region, &qp->rq.ring);
+	if (!attr->srq)	/* else all zero: no RQ of its own */
+		fill_ring_desc(&req.rq, qp->region, &qp->rq.ring);
 	err = xenib_cmd(ctx, XENIB_CMD_CREATE_QP, &req, sizeof(req), -1, &resp,
 			sizeof(resp));
 	if (err)
@@ -180,7 +187,7 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 	qp->ibv_qp.pd = pd;
 	qp->ibv_qp.send_cq = attr->send_cq;
 	qp->ibv_qp.recv_cq = attr->recv_cq;
-	qp->ibv_qp.srq = NULL;
+	qp->ibv_qp.srq = attr->srq;
 	qp->ibv_qp.handle = resp.handle;
 	qp->ibv_qp.qp_num = resp.handle;	/* virtual QPN from the backend */
 	qp->ibv_qp.state = IBV_QPS_RESET;

@@ -79,10 +79,14 @@ int xenib_query_device_ex(struct ibv_context *ibctx,
 	a->max_srq = d->max_srq;
 	a->max_srq_wr = d->max_srq_wr;
 	a->max_srq_sge = d->max_srq_sge;
+	a->max_ah = 1 << 20;	/* xenibd's AH table */
 	a->atomic_cap = IBV_ATOMIC_HCA;
 	a->max_pkeys = 1;
 	a->local_ca_ack_delay = 15;
 	a->phys_port_cnt = d->phys_port_cnt;
+	/* CQE timestamps: the backend's monotonic clock in ns (cq_ex.c). */
+	full.completion_timestamp_mask = ~0ull;
+	full.hca_core_clock = 1000000;	/* kHz */
 
 	memcpy(attr, &full, attr_size < sizeof(full) ? attr_size : sizeof(full));
 	if (attr_size > sizeof(full))

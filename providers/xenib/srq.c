@@ -1,30 +1,235 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Objects ABI 1 does not have yet: shared receive queues and address
- * handles (AHs only matter for UD, which ABI 1 does not offer either).
+ * Shared receive queues.
+ *
+ * An SRQ owns one shared region holding a ring of receive WQEs, laid out
+ * like a QP's RQ: the guest produces (post_srq_recv), the backend consumes
+ * on behalf of every QP created with the SRQ.  XRC (XRC domains, XRC SRQs)
+ * is not offered by ABI 1: those verbs fail with EOPNOTSUPP and a message.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "xenib.h"
+
+#define RECV_WQE_HDR	sizeof(struct xenib_recv_wqe)
+#define SGE_SIZE	sizeof(struct xenib_sge)
+
+struct xenib_srq *xenib_find_srq(struct xenib_context *ctx, uint32_t handle)
+{
+	struct xenib_list *pos;
+	struct xenib_srq *srq;
+
+	/* Caller holds ctx->obj_lock. */
+	xenib_list_for_each(pos, &ctx->srqs) {
+		srq = container_of(pos, struct xenib_srq, ctx_link);
+		if (srq->ibv_srq.handle == handle)
+			return srq;
+	}
+	return NULL;
+}
 
 struct ibv_srq *xenib_create_srq(struct ibv_pd *pd,
 				 struct ibv_srq_init_attr *attr)
 {
-	static bool logged;
+	struct xenib_context *ctx = to_xctx(pd->context);
+	struct xenib_create_srq_req req;
+	struct xenib_handle_resp resp;
+	struct xenib_srq *srq;
+	struct xenib_wq *wq;
+	size_t bytes;
+	int err;
 
-	if (!logged) {
-		logged = true;
-		xenib_err("shared receive queues (SRQ) are not supported yet (ABI %u)",
-			  XENIB_ABI_VERSION);
+	/* srq_limit is ignored at creation (ibv_create_srq(3)). */
+	if (attr->attr.max_wr > XENIB_MAX_QP_WR ||
+	    attr->attr.max_sge > XENIB_MAX_SGE) {
+		errno = EINVAL;
+		return NULL;
 	}
-	errno = EOPNOTSUPP;
+	srq = calloc(1, sizeof(*srq));
+	if (!srq) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	wq = &srq->wq;
+	wq->ring.entries = xr_roundup_pow2(attr->attr.max_wr ?
+					   attr->attr.max_wr : 1);
+	wq->ring.stride = xr_roundup_pow2(RECV_WQE_HDR +
+					  attr->attr.max_sge * SGE_SIZE);
+	if (wq->ring.stride < 64)
+		wq->ring.stride = 64;
+	wq->max_sge = (wq->ring.stride - RECV_WQE_HDR) / SGE_SIZE;
+	if (wq->max_sge > XENIB_MAX_SGE)
+		wq->max_sge = XENIB_MAX_SGE;
+	pthread_spin_init(&wq->lock, PTHREAD_PROCESS_PRIVATE);
+	xenib_list_init(&srq->ctx_link);
+
+	bytes = xr_ring_bytes(wq->ring.entries, wq->ring.stride);
+	err = hv_shm_alloc(&srq->shm, bytes, "ring-xenib-srq");
+	if (err)
+		goto err_free;
+	wq->ring.hdr = srq->shm.va;
+	wq->ring.offset = 0;
+	err = xenib_map_region(ctx, srq->shm.fd, 0, bytes / XENIB_PAGE_SIZE, 0,
+			       &srq->region);
+	if (err)
+		goto err_shm;
+
+	memset(&req, 0, sizeof(req));
+	req.pd = pd->handle;
+	req.srq_type = IBV_SRQT_BASIC;
+	req.max_sge = wq->max_sge;
+	req.srq_limit = 0;
+	req.xrcd = XENIB_INVALID_HANDLE;
+	req.cq = XENIB_INVALID_HANDLE;
+	req.ring.region = srq->region;
+	req.ring.entries = wq->ring.entries;
+	req.ring.offset = 0;
+	req.ring.stride = wq->ring.stride;
+	err = xenib_cmd(ctx, XENIB_CMD_CREATE_SRQ, &req, sizeof(req), -1,
+			&resp, sizeof(resp));
+	if (err)
+		goto err_region;
+
+	/* context, pd, srq_context, mutex, cond: the library's (driver.h). */
+	srq->ibv_srq.handle = resp.handle;
+	attr->attr.max_wr = wq->ring.entries;
+	attr->attr.max_sge = wq->max_sge;
+
+	pthread_mutex_lock(&ctx->obj_lock);
+	xenib_list_add_before(&srq->ctx_link, &ctx->srqs);
+	pthread_mutex_unlock(&ctx->obj_lock);
+	xenib_dbg("create_srq handle %u entries %u sge %u", resp.handle,
+		  wq->ring.entries, wq->max_sge);
+	return &srq->ibv_srq;
+
+err_region:
+	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, srq->region);
+err_shm:
+	hv_shm_release(&srq->shm, 1);
+err_free:
+	pthread_spin_destroy(&wq->lock);
+	free(srq);
+	errno = err;
 	return NULL;
 }
 
-struct ibv_ah *xenib_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr)
+int xenib_modify_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr,
+		     int attr_mask)
 {
-	xenib_dbg("address handles are not supported yet (ABI %u)",
-		  XENIB_ABI_VERSION);
+	struct xenib_modify_srq_req req;
+	struct xenib_ctrl_hdr resp;
+
+	if (attr_mask & IBV_SRQ_MAX_WR) {
+		xenib_err("resizing a shared receive queue (IBV_SRQ_MAX_WR) is not supported");
+		return EOPNOTSUPP;
+	}
+	memset(&req, 0, sizeof(req));
+	req.handle = ibsrq->handle;
+	req.attr_mask = attr_mask;
+	req.max_wr = attr->max_wr;
+	req.srq_limit = attr->srq_limit;
+	return xenib_cmd(to_xctx(ibsrq->context), XENIB_CMD_MODIFY_SRQ, &req,
+			 sizeof(req), -1, &resp, sizeof(resp));
+}
+
+int xenib_query_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr)
+{
+	struct xenib_handle_req req;
+	struct xenib_query_srq_resp resp;
+	int err;
+
+	memset(&req, 0, sizeof(req));
+	req.handle = ibsrq->handle;
+	err = xenib_cmd(to_xctx(ibsrq->context), XENIB_CMD_QUERY_SRQ, &req,
+			sizeof(req), -1, &resp, sizeof(resp));
+	if (err)
+		return err;
+	attr->max_wr = resp.max_wr;
+	attr->max_sge = resp.max_sge;
+	attr->srq_limit = resp.srq_limit;
+	return 0;
+}
+
+int xenib_destroy_srq(struct ibv_srq *ibsrq)
+{
+	struct xenib_context *ctx = to_xctx(ibsrq->context);
+	struct xenib_srq *srq = to_xsrq(ibsrq);
+	int err;
+
+	err = xenib_cmd_handle(ctx, XENIB_CMD_DESTROY_SRQ, ibsrq->handle);
+	if (err)
+		return err;	/* EBUSY while a QP uses it */
+	pthread_mutex_lock(&ctx->obj_lock);
+	xenib_list_del(&srq->ctx_link);
+	pthread_mutex_unlock(&ctx->obj_lock);
+	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, srq->region);
+	hv_shm_release(&srq->shm, 1);
+	pthread_spin_destroy(&srq->wq.lock);
+	free(srq);
+	return 0;
+}
+
+int xenib_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr,
+			struct ibv_recv_wr **bad_wr)
+{
+	return xenib_wq_post_recv(ibsrq->context, &to_xsrq(ibsrq)->wq, wr,
+				  bad_wr);
+}
+
+/* ------------------------------------------------------------------ */
+/* XRC: not in ABI 1                                                   */
+
+static void xrc_unsupported(const char *verb)
+{
+	xenib_err("%s: XRC (XRC domains, XRC SRQs and QPs) is not supported by xenib ABI %u",
+		  verb, XENIB_ABI_VERSION);
 	errno = EOPNOTSUPP;
+}
+
+struct ibv_xrcd *xenib_open_xrcd(struct ibv_context *ctx,
+				 struct ibv_xrcd_init_attr *attr)
+{
+	xrc_unsupported("ibv_open_xrcd");
 	return NULL;
+}
+
+struct ibv_srq *xenib_create_srq_ex(struct ibv_context *ctx,
+				    struct ibv_srq_init_attr_ex *attr)
+{
+	struct ibv_srq_init_attr basic;
+	struct ibv_srq *srq;
+	uint32_t type = IBV_SRQT_BASIC;
+
+	if (attr->comp_mask & IBV_SRQ_INIT_ATTR_TYPE)
+		type = attr->srq_type;
+	if (type != IBV_SRQT_BASIC) {
+		if (type == IBV_SRQT_XRC)
+			xrc_unsupported("ibv_create_srq_ex");
+		else
+			xenib_err("ibv_create_srq_ex: SRQ type %u not supported",
+				  type);
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	if (attr->comp_mask & ~(uint32_t)(IBV_SRQ_INIT_ATTR_TYPE |
+					  IBV_SRQ_INIT_ATTR_PD)) {
+		xenib_err("ibv_create_srq_ex: comp_mask 0x%x not supported",
+			  attr->comp_mask);
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	if (!(attr->comp_mask & IBV_SRQ_INIT_ATTR_PD) || !attr->pd ||
+	    attr->pd->context != ctx) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(&basic, 0, sizeof(basic));
+	basic.srq_context = attr->srq_context;
+	basic.attr = attr->attr;
+	srq = xenib_create_srq(attr->pd, &basic);
+	if (srq)
+		attr->attr = basic.attr;
+	return srq;
 }

@@ -116,6 +116,8 @@ struct xenib_context {
 	int sock;
 	uint32_t seq;
 	bool ctrl_dead;			/* backend went away: fail fast */
+	bool backend_gone;		/* fatal.c: xenibd died (atomic) */
+	bool fatal_delivered;		/* DEVICE_FATAL returned (async_lock) */
 	char devname[IBV_SYSFS_NAME_MAX];
 
 	/* From HELLO. */
@@ -138,6 +140,7 @@ struct xenib_context {
 	pthread_mutex_t obj_lock;
 	struct xenib_list cqs;		/* struct xenib_cq.ctx_link */
 	struct xenib_list qps;		/* struct xenib_qp.ctx_link */
+	struct xenib_list srqs;		/* struct xenib_srq.ctx_link */
 	struct xenib_list channels;	/* struct xenib_channel.link */
 
 	/* Adopted application memory (mr.c), protected by mr_lock. */
@@ -166,11 +169,18 @@ struct xenib_channel {
 };
 
 struct xenib_cq {
-	struct ibv_cq ibv_cq;		/* ibv_cq.handle = backend CQ handle */
+	union {				/* ibv_cq_ex starts like ibv_cq */
+		struct ibv_cq ibv_cq;	/* ibv_cq.handle = backend CQ handle */
+		struct ibv_cq_ex cqx;	/* create_cq_ex only (cq_ex.c) */
+	};
+	const struct xenib_cqe *cur;	/* cq_ex.c: entry being read */
+	bool cur_valid;			/* cq_ex.c: between start/next/end */
+	uint32_t arm_mode;		/* last XENIB_CQ_ARM_* requested */
 	pthread_spinlock_t lock;	/* consumer side of the ring */
 	uint32_t cons;			/* private consumer index */
 	bool overrun_logged;
 	uint32_t empty_polls;		/* consecutive polls that found nothing */
+	uint32_t idle_polls;		/* empty polls, for fatal.c's check */
 	struct xenib_ring ring;
 	struct hv_shm shm;
 	uint32_t region;
@@ -189,7 +199,16 @@ struct xenib_wq {			/* one direction of a QP */
 };
 
 struct xenib_qp {
-	struct ibv_qp ibv_qp;		/* qp_num = backend's virtual QPN */
+	union {				/* ibv_qp_ex starts with an ibv_qp */
+		struct ibv_qp ibv_qp;	/* qp_num = backend's virtual QPN */
+		struct ibv_qp_ex qpx;	/* create_qp_ex only (qp_ex.c) */
+	};
+	/* qp_ex.c: the ibv_wr_* batch between wr_start and wr_complete. */
+	bool is_qpx;			/* created with SEND_OPS_FLAGS */
+	uint64_t send_ops;		/* IBV_QP_EX_WITH_* allowed */
+	uint32_t wr_prod;		/* staged producer index */
+	int wr_err;			/* first error of the batch */
+	struct xenib_send_wqe *wr_cur;	/* WQE being built, or NULL */
 	struct xenib_wq sq;
 	struct xenib_wq rq;
 	struct hv_shm shm;		/* SQ ring, then RQ ring */
@@ -198,6 +217,25 @@ struct xenib_qp {
 	int sq_sig_all;
 	struct xenib_list ctx_link;
 };
+
+/* A shared receive queue: one ring in its own region (srq.c). */
+struct xenib_srq {
+	struct ibv_srq ibv_srq;		/* ibv_srq.handle = backend SRQ handle */
+	struct xenib_wq wq;		/* guest produces receive WQEs */
+	struct hv_shm shm;
+	uint32_t region;
+	struct xenib_list ctx_link;
+};
+
+/* An address handle: ibv_ah.handle is the backend's AH handle. */
+struct xenib_ah {
+	struct ibv_ah ibv_ah;
+};
+
+static inline struct xenib_srq *to_xsrq(struct ibv_srq *srq)
+{
+	return container_of(srq, struct xenib_srq, ibv_srq);
+}
 
 static inline struct xenib_context *to_xctx(struct ibv_context *ctx)
 {
@@ -224,6 +262,24 @@ static inline struct xenib_qp *to_xqp(struct ibv_qp *qp)
 	return container_of(qp, struct xenib_qp, ibv_qp);
 }
 
+/*
+ * After publishing a producer index: Dekker-style kick (xenib_ring.h).
+ * Shared by post.c and qp_ex.c.
+ */
+static inline void xenib_ring_doorbell(struct xenib_context *ctx)
+{
+	uint32_t *sleeping = &ctx->page->backend_sleeping;
+
+	xr_full_fence();
+	/*
+	 * backend_sleeping: set by the backend before it sleeps.  The first
+	 * poster to see it claims the kick by clearing it, so posts that
+	 * follow while the backend is waking make no system call.
+	 */
+	if (xr_load_relaxed(sleeping) && xr_xchg(sleeping, 0))
+		hv_notify_signal(ctx->doorbell_fd);
+}
+
 /* ------------------------------------------------------------------ */
 /* ctrl.c: control channel                                             */
 
@@ -233,6 +289,18 @@ static inline struct xenib_qp *to_xqp(struct ibv_qp *qp)
  * and be exactly resp_len bytes (or a bare header carrying an error).
  * resp may be a bare struct xenib_ctrl_hdr.  Returns 0 or a positive errno.
  */
+/*
+ * fatal.c: xenibd going away (its control channel hangs up) is a fatal
+ * device error: control calls fail with EIO, ibv_get_async_event() returns
+ * IBV_EVENT_DEVICE_FATAL once, blocked waits return EIO, ibv_poll_cq()
+ * notices within a few thousand empty polls and fails with EIO.
+ */
+bool xenib_backend_gone(struct xenib_context *ctx);
+void xenib_backend_lost(struct xenib_context *ctx);
+/* hv_notify_wait() on one of our notifier fds, EIO once xenibd is gone. */
+int xenib_notify_wait(struct xenib_context *ctx, int fd);
+#define XENIB_GONE_CHECK_POLLS 4096u
+
 int xenib_cmd(struct xenib_context *ctx, uint16_t opcode, void *req,
 	      size_t req_len, int pass_fd, void *resp, size_t resp_len);
 
@@ -307,16 +375,42 @@ int xenib_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr, int attr_mask,
 int xenib_destroy_qp(struct ibv_qp *qp);
 struct xenib_qp *xenib_find_qp(struct xenib_context *ctx, uint32_t qpn);
 
+/* qp_ex.c: ibv_create_qp_ex and the ibv_wr_* API */
+struct ibv_qp *xenib_create_qp_ex(struct ibv_context *ctx,
+				  struct ibv_qp_init_attr_ex *attr);
+struct ibv_qp_ex *xenib_qp_to_qp_ex(struct ibv_qp *qp);
+
+/* cq_ex.c: ibv_create_cq_ex and the ibv_start_poll family */
+struct ibv_cq_ex *xenib_create_cq_ex(struct ibv_context *ctx,
+				     struct ibv_cq_init_attr_ex *attr);
+int xenib_resize_cq(struct ibv_cq *cq, int cqe);
+
 /* post.c */
 int xenib_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,
 		    struct ibv_send_wr **bad_wr);
 int xenib_post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr,
 		    struct ibv_recv_wr **bad_wr);
+int xenib_wq_post_recv(struct ibv_context *ctx, struct xenib_wq *rq,
+		       struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr);
 
-/* srq.c: not in ABI 1 */
+/* srq.c: shared receive queues; XRC domains (not in ABI 1) */
 struct ibv_srq *xenib_create_srq(struct ibv_pd *pd,
 				 struct ibv_srq_init_attr *attr);
+int xenib_modify_srq(struct ibv_srq *srq, struct ibv_srq_attr *attr,
+		     int attr_mask);
+int xenib_query_srq(struct ibv_srq *srq, struct ibv_srq_attr *attr);
+int xenib_destroy_srq(struct ibv_srq *srq);
+int xenib_post_srq_recv(struct ibv_srq *srq, struct ibv_recv_wr *wr,
+			struct ibv_recv_wr **bad_wr);
+struct xenib_srq *xenib_find_srq(struct xenib_context *ctx, uint32_t handle);
+struct ibv_xrcd *xenib_open_xrcd(struct ibv_context *ctx,
+				 struct ibv_xrcd_init_attr *attr);
+struct ibv_srq *xenib_create_srq_ex(struct ibv_context *ctx,
+				    struct ibv_srq_init_attr_ex *attr);
+
+/* ah.c: address handles (UD) */
 struct ibv_ah *xenib_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr);
+int xenib_destroy_ah(struct ibv_ah *ah);
 
 /* async.c */
 int xenib_get_async_event(struct ibv_context *ctx,

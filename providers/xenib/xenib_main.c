@@ -234,6 +234,7 @@ static struct verbs_context *xenib_alloc_context(struct verbs_device *vdev)
 	pthread_mutex_init(&ctx->mr_lock, NULL);
 	xenib_list_init(&ctx->cqs);
 	xenib_list_init(&ctx->qps);
+	xenib_list_init(&ctx->srqs);
 	xenib_list_init(&ctx->channels);
 	xenib_list_init(&ctx->areas);
 	ctx->sock = -1;
@@ -261,9 +262,16 @@ static struct verbs_context *xenib_alloc_context(struct verbs_device *vdev)
 	ibctx->ops.req_notify_cq = xenib_req_notify_cq;
 	ibctx->ops.post_send = xenib_post_send;
 	ibctx->ops.post_recv = xenib_post_recv;
+	ibctx->ops.post_srq_recv = xenib_post_srq_recv;
 	/* Reached by verbs.h inline code (ibv_query_port, ibv_query_device_ex). */
 	ctx->ibv_ctx.query_port = xenib_query_port;
 	ctx->ibv_ctx.query_device_ex = xenib_query_device_ex;
+	/* Extended verbs (qp_ex.c, cq_ex.c); the library wraps both slots. */
+	ctx->ibv_ctx.create_qp_ex = xenib_create_qp_ex;
+	ctx->ibv_ctx.create_cq_ex = xenib_create_cq_ex;
+	/* srq.c: basic SRQs through create_srq_ex; XRC fails with a message. */
+	ctx->ibv_ctx.create_srq_ex = xenib_create_srq_ex;
+	ctx->ibv_ctx.open_xrcd = xenib_open_xrcd;
 	verbs_set_ops(&ctx->ibv_ctx, &xenib_ctx_ops);
 
 	xenib_dbg("%s: context open (guest id %u)", ctx->devname,
@@ -307,9 +315,13 @@ static const struct verbs_context_ops xenib_ctx_ops = {
 	.dereg_mr = xenib_dereg_mr,
 
 	.create_cq = xenib_create_cq,
+	.resize_cq = xenib_resize_cq,
 	.destroy_cq = xenib_destroy_cq,
 
 	.create_srq = xenib_create_srq,
+	.modify_srq = xenib_modify_srq,
+	.query_srq = xenib_query_srq,
+	.destroy_srq = xenib_destroy_srq,
 
 	.create_qp = xenib_create_qp,
 	.query_qp = xenib_query_qp,
@@ -317,12 +329,15 @@ static const struct verbs_context_ops xenib_ctx_ops = {
 	.destroy_qp = xenib_destroy_qp,
 
 	.create_ah = xenib_create_ah,
+	.destroy_ah = xenib_destroy_ah,
 
 	.create_comp_channel = xenib_create_comp_channel,
 	.destroy_comp_channel = xenib_destroy_comp_channel,
 	.get_cq_event = xenib_get_cq_event,
 
 	.get_async_event = xenib_get_async_event,
+
+	.qp_to_qp_ex = xenib_qp_to_qp_ex,
 };
 
 static const struct verbs_device_ops xenib_dev_ops = {

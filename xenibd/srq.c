@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Shared receive queues.  An SRQ is a ring of receive WQEs in guest memory,
+ * like a QP's RQ; the engine (engine.c) takes receives from it for every QP
+ * created with it.  Its limit event is raised by the engine when a consume
+ * leaves fewer than the armed number of WQEs posted.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "util/xenib_ring.h"
+#include "xenibd/xenibd.h"
+
+int xd_srq_create(struct xd_ctx *ctx, const struct xenib_create_srq_req *req,
+		  uint32_t *handle)
+{
+	struct xd_srq *srq;
+	struct xd_pd *pd;
+	int err;
+
+	if (req->srq_type == IBV_SRQT_XRC || req->srq_type == IBV_SRQT_TM)
+		return EOPNOTSUPP;	/* ABI 1: basic SRQs only */
+	if (req->srq_type != IBV_SRQT_BASIC || req->max_sge > XENIB_MAX_SGE ||
+	    req->xrcd != XENIB_INVALID_HANDLE ||
+	    req->cq != XENIB_INVALID_HANDLE ||
+	    req->ring.entries > XENIB_MAX_QP_WR ||
+	    req->srq_limit >= req->ring.entries)
+		return EINVAL;
+	if (!ctx->page || !ctx->doorbell)
+		return EPROTO;	/* context page and doorbell come first */
+	pd = xd_pd_lookup(ctx, req->pd);
+	if (!pd)
+		return ENOENT;
+	err = xd_quota_check(ctx, XD_Q_SRQS, 1);
+	if (err)
+		return err;
+	srq = calloc(1, sizeof(*srq));
+	if (!srq)
+		return ENOMEM;
+	err = xd_ring_attach(ctx, &srq->ring, &req->ring,
+			     sizeof(struct xenib_recv_wqe) +
+			     req->max_sge * sizeof(struct xenib_sge));
+	if (err)
+		goto err_free;
+	err = xd_table_add(&xd.srqs, &srq->h);
+	if (err)
+		goto err_ring;
+	srq->ctx = ctx;
+	srq->pd = pd;
+	srq->max_sge = req->max_sge;
+	srq->limit = req->srq_limit;
+	pd->refs++;
+	ctx->nobj++;
+	xd_quota_charge(ctx, XD_Q_SRQS, 1);
+	xd.stats.srqs++;
+	*handle = srq->h.id;
+	return 0;
+
+err_ring:
+	xd_ring_detach(&srq->ring);
+err_free:
+	free(srq);
+	return err;
+}
+
+struct xd_srq *xd_srq_lookup(struct xd_ctx *ctx, uint32_t handle)
+{
+	struct xd_srq *srq = (struct xd_srq *)xd_table_get(&xd.srqs, handle);
+
+	return (srq && srq->ctx == ctx) ? srq : NULL;
+}
+
+int xd_srq_modify(struct xd_ctx *ctx, const struct xenib_modify_srq_req *req)
+{
+	struct xd_srq *srq = xd_srq_lookup(ctx, req->handle);
+
+	if (!srq)
+		return ENOENT;
+	if (req->attr_mask & ~(IBV_SRQ_MAX_WR | IBV_SRQ_LIMIT))
+		return EINVAL;
+	if (req->attr_mask & IBV_SRQ_MAX_WR)
+		return EOPNOTSUPP;	/* no resize in ABI 1 */
+	if (req->attr_mask & IBV_SRQ_LIMIT) {
+		if (req->srq_limit >= srq->ring.entries)
+			return EINVAL;
+		srq->limit = req->srq_limit;
+	}
+	return 0;
+}
+
+int xd_srq_query(struct xd_ctx *ctx, uint32_t handle,
+		 struct xenib_query_srq_resp *resp)
+{
+	struct xd_srq *srq = xd_srq_lookup(ctx, handle);
+
+	if (!srq)
+		return ENOENT;
+	resp->max_wr = srq->ring.entries;
+	resp->max_sge = srq->max_sge;
+	resp->srq_limit = srq->limit;
+	return 0;
+}
+
+void xd_srq_free(struct xd_srq *srq)
+{
+	xd_ring_detach(&srq->ring);
+	srq->pd->refs--;
+	srq->ctx->nobj--;
+	xd_quota_uncharge(srq->ctx, XD_Q_SRQS, 1);
+	xd_table_del(&xd.srqs, &srq->h);
+	xd.stats.srqs--;
+	free(srq);
+}
+
+int xd_srq_destroy(struct xd_ctx *ctx, uint32_t handle)
+{
+	struct xd_srq *srq = xd_srq_lookup(ctx, handle);
+
+	if (!srq)
+		return ENOENT;
+	if (srq->refs)
+		return EBUSY;
+	xd_srq_free(srq);
+	return 0;
+}
