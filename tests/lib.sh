@@ -62,6 +62,7 @@ t_init() {
 	trap 'exit 129' HUP
 	xenib_env "$B" "$T_TMP/run" || die "environment setup failed"
 	unset XENIB_EMU_GUEST
+	t_sanitizer_env
 	# Spread concurrent runs over the port space; free_port skips used ones.
 	_T_NEXT_PORT=$((20000 + ($$ * 37) % 20000))
 	log "build $B, temp $T_TMP"
@@ -130,6 +131,41 @@ t_cleanup() {
 	exit "$rc"
 }
 
+# t_sanitizer_env: in a build configured with -DXENIB_SANITIZE=ON, Debian's
+# unsanitized RDMA binaries load our ASan-built libibverbs, so the ASan
+# runtime must come first.  Each /usr/bin/ibv_* and ib_* is reached through
+# a wrapper (first in PATH) that preloads gcc's libasan for it alone;
+# preloading it into everything deadlocks some tools (pgrep).  Leak checks
+# are off (the fuzzers check xenibd's core for leaks; XENIB_LSAN_XENIBD=1
+# turns them on for xenibd, whose exit then may outlast stop_xenibd's wait
+# on a loaded machine); UBSan reports are fatal.
+export T_SANITIZED=0
+t_sanitizer_env() {
+	local asan f w
+	grep -q '^XENIB_SANITIZE:BOOL=ON' "$B/CMakeCache.txt" 2>/dev/null ||
+		return 0
+	asan=$(gcc -print-file-name=libasan.so 2>/dev/null)
+	[ -e "$asan" ] || die "sanitized build but gcc's libasan.so not found"
+	mkdir -p "$T_TMP/asan-bin"
+	for f in /usr/bin/ibv_* /usr/bin/ib_*; do
+		[ -x "$f" ] || continue
+		w=$T_TMP/asan-bin/${f##*/}
+		printf '#!/bin/sh\nLD_PRELOAD=%s${LD_PRELOAD:+:$LD_PRELOAD} exec %s "$@"\n' \
+			"$asan" "$f" >"$w"
+		chmod +x "$w"
+	done
+	export PATH=$T_TMP/asan-bin:$PATH
+	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=99
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
+	T_SANITIZED=1
+	log "sanitized build: Debian's RDMA binaries run with $asan preloaded"
+}
+
+# real_bin NAME: path of an installed binary, past the sanitizer wrappers.
+real_bin() {
+	PATH=${PATH#"$T_TMP/asan-bin:"} command -v "$1"
+}
+
 t_finish() {
 	printf '%s: %d passed, %d failed\n' "$T_NAME" "$T_PASSES" "$T_FAILS"
 	[ "$T_FAILS" -eq 0 ]
@@ -144,6 +180,7 @@ start_xenibd() {
 	local i
 	XENIBD_LOG=$T_TMP/xenibd.log
 	bg_start "$XENIBD_LOG" "${XENIBD_MAX_LIFETIME:-3600}" \
+		env ${XENIB_LSAN_XENIBD:+ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=0/detect_leaks=1}} \
 		"$B/bin/xenibd" -d "$XENIB_EMU_DIR" -f "$@"
 	XENIBD_PID=$BG_PID
 	for i in $(seq 100); do

@@ -46,7 +46,7 @@ ldd_check() {
 required_bins="ib_write_bw ibv_devinfo ibv_rc_pingpong ibv_devices"
 required_libs="libmlx5.so.1 libefa.so.1 librdmacm.so.1"
 for b in $required_bins; do
-	p=$(command -v "$b") || { fail "$b not installed (ibverbs-utils/perftest)"; continue; }
+	p=$(real_bin "$b") || { fail "$b not installed (ibverbs-utils/perftest)"; continue; }
 	check "ldd -r $b" ldd_check "$p"
 done
 for l in $required_libs; do
@@ -57,7 +57,7 @@ done
 for b in ibv_uc_pingpong ibv_ud_pingpong ibv_srq_pingpong ibv_xsrq_pingpong \
 	 ibv_asyncwatch ib_write_lat ib_read_bw ib_read_lat ib_send_bw ib_send_lat \
 	 ib_atomic_bw ib_atomic_lat; do
-	p=$(command -v "$b") || continue
+	p=$(real_bin "$b") || continue
 	check "ldd -r $b" ldd_check "$p"
 done
 check "ldd -r libxenib-rdmav34.so (our provider)" ldd_check "$B/lib/libxenib-rdmav34.so"
