@@ -10,8 +10,9 @@ PKGS=(
 	libnl-3-dev libnl-route-3-dev
 	ibverbs-utils perftest			# Debian's unmodified clients (tests, demo)
 	ibverbs-providers librdmacm1		# libmlx5/libefa/librdmacm: ABI load checks
-	clang					# sanitizer and fuzzing builds
+	clang libclang-rt-14-dev		# sanitizer and fuzzing builds
 	python3 procps iproute2			# test helpers: pgrep, ss
+	ucx-utils gnuplot-nox util-linux	# bench/: UCX baseline, plots, taskset
 )
 
 SUDO=()

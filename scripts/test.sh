@@ -1,11 +1,52 @@
 #!/usr/bin/env bash
-# The test command: install dependencies, build from scratch in build/, run
-# every test.  Usage: bash scripts/test.sh   (XENIB_CMAKE_ARGS passes through)
-set -euo pipefail
+# The test command: install dependencies, then run every suite from a fresh
+# build and print one closing line "suites: N passed, N failed".
+#   1. ctest on a fresh build in build/ (unit, Debian's binaries end to end,
+#      hostile guests, faults, soak)
+#   2. the same ctest suite on an ASan + UBSan build (scripts/test-sanitize.sh)
+#   3. the libFuzzer harnesses for a bounded time (fuzz/run.sh)
+#   4. the distro packages: build, install beside Debian's RDMA stack, use,
+#      remove (tests/packaging/test_packages.sh; root, restores the system)
+# XENIB_TEST_QUICK=1 runs only suite 1; XENIB_FUZZ_SECONDS sets suite 3's
+# time per harness (default 60).  XENIB_CMAKE_ARGS passes through to cmake.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-echo "+ rm -rf build   (fresh build)"
-rm -rf build
-bash scripts/build.sh build
-echo "+ ctest --test-dir build --output-on-failure"
-ctest --test-dir build --output-on-failure
+
+bash scripts/install-deps.sh || { echo "suites: 0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+failures=()
+suite() {
+	local name=$1
+	shift
+	echo
+	echo "=== suite: $name: $*"
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "=== suite $name: PASSED"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		echo "=== suite $name: FAILED"
+	fi
+}
+
+build_and_ctest() {
+	echo "+ rm -rf build   (fresh build)"
+	rm -rf build
+	bash scripts/build.sh build &&
+		ctest --test-dir build --output-on-failure
+}
+
+suite ctest build_and_ctest
+if [ "${XENIB_TEST_QUICK:-0}" != 1 ]; then
+	suite sanitize bash scripts/test-sanitize.sh build-asan
+	suite fuzz bash fuzz/run.sh "${XENIB_FUZZ_SECONDS:-60}"
+	suite packaging bash tests/packaging/test_packages.sh
+fi
+
+echo
+[ "$failed" -eq 0 ] || echo "failed suites: ${failures[*]}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
