@@ -95,13 +95,16 @@ static void set_sleeping(uint32_t v)
 #define XD_PREEMPT_GAP_NS	(100 * 1000ull)
 #define XD_NOSPIN_NS		(200 * 1000 * 1000ull)
 #define XD_NOSPIN_POLL_NS	(3 * 1000ull)
+#define XD_GAP_WINDOW_NS	(20 * 1000 * 1000ull)
+#define XD_GAPS_OVERSUBSCRIBED	4
 
 static void main_loop(void)
 {
 	static const struct timespec zero;
 	const uint64_t spin_ns = xd.cfg.spin_us * 1000ull;
 	uint64_t idle_since = xd_now_ns(), last_spin = 0, nospin_until = 0;
-	unsigned int iter = 0;
+	uint64_t gap_window = 0;
+	unsigned int iter = 0, gaps = 0;
 	bool spinning = false;
 
 	while (!stopping) {
@@ -109,17 +112,28 @@ static void main_loop(void)
 		struct timespec ts;
 
 		xd.now_ns = xd_now_ns();
+		/*
+		 * An iteration long after a spin: we were descheduled while
+		 * runnable (the work that arrived meanwhile does not matter).  One
+		 * such gap is noise (a kernel thread, a timer); several in a
+		 * short window mean the cores are oversubscribed.
+		 */
+		if (spinning && xd.cfg.spin_adaptive &&
+		    xd.now_ns - last_spin > XD_PREEMPT_GAP_NS) {
+			if (xd.now_ns - gap_window > XD_GAP_WINDOW_NS) {
+				gap_window = xd.now_ns;
+				gaps = 0;
+			}
+			if (++gaps >= XD_GAPS_OVERSUBSCRIBED)
+				nospin_until = xd.now_ns + XD_NOSPIN_NS;
+		}
+		spinning = false;
 		if (xd_engine_poll(&next)) {
 			idle_since = xd.now_ns;
-			spinning = false;
 			if (!(++iter & 63))
 				service_events(&zero);
 			continue;
 		}
-		/* Two idle iterations far apart: we were descheduled. */
-		if (spinning && xd.cfg.spin_adaptive &&
-		    xd.now_ns - last_spin > XD_PREEMPT_GAP_NS)
-			nospin_until = xd.now_ns + XD_NOSPIN_NS;
 		if (xd.now_ns >= nospin_until &&
 		    xd.now_ns - idle_since < spin_ns) {
 			spinning = true;
@@ -134,11 +148,8 @@ static void main_loop(void)
 		 * at once (a few microseconds), but never yield; then sleep.
 		 */
 		if (xd.now_ns < nospin_until &&
-		    xd.now_ns - idle_since < XD_NOSPIN_POLL_NS) {
-			spinning = false;
+		    xd.now_ns - idle_since < XD_NOSPIN_POLL_NS)
 			continue;
-		}
-		spinning = false;
 		set_sleeping(1);
 		xr_full_fence();
 		xd.now_ns = xd_now_ns();
