@@ -300,7 +300,7 @@ def plot(outdir, R, sizes):
                     ('ib_write_lat', s, 'typ'), ('ib_send_lat', s, 'typ'),
                     ('ucx_lat', s), ('tcp_lat', s)))))
     script = '''
-set terminal png size 900,600
+set terminal png size 900,600 noenhanced
 set logscale xy
 set grid
 set key left top
@@ -308,13 +308,13 @@ set xlabel "message size (bytes)"
 set output "%(o)s/bandwidth.png"
 set ylabel "MB/s"
 set title "xenib bandwidth vs baselines (median)"
-plot "%(b)s" u 1:2 w lp t "ib\\_write\\_bw", "" u 1:3 w lp t "ib\\_send\\_bw", \\
-     "" u 1:4 w lp t "ib\\_read\\_bw", "" u 1:5 w lp t "memcpy 1 core", \\
+plot "%(b)s" u 1:2 w lp t "ib_write_bw", "" u 1:3 w lp t "ib_send_bw", \\
+     "" u 1:4 w lp t "ib_read_bw", "" u 1:5 w lp t "memcpy 1 core", \\
      "" u 1:6 w lp t "UCX sm put"
 set output "%(o)s/latency.png"
 set ylabel "usec"
 set title "xenib latency vs baselines (median of typical)"
-plot "%(l)s" u 1:2 w lp t "ib\\_write\\_lat", "" u 1:3 w lp t "ib\\_send\\_lat", \\
+plot "%(l)s" u 1:2 w lp t "ib_write_lat", "" u 1:3 w lp t "ib_send_lat", \\
      "" u 1:4 w lp t "UCX sm put", "" u 1:5 w lp t "TCP loopback"
 ''' % {'o': outdir, 'b': data, 'l': lat}
     subprocess.run(['gnuplot'], input=script, text=True, check=True)
