@@ -10,7 +10,7 @@
 # XENIB_TEST_QUICK=1 runs only suite 1; XENIB_FUZZ_SECONDS sets suite 3's
 # time per harness (default 60).  XENIB_CMAKE_ARGS passes through to cmake.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 bash scripts/install-deps.sh || { echo "suites: 0 passed, 1 failed"; exit 1; }
 
