@@ -31,6 +31,7 @@ static const struct conf_key keys[] = {
 	UINT_KEY("limit.qps", limits.qps),
 	UINT_KEY("limit.cqs", limits.cqs),
 	UINT_KEY("limit.srqs", limits.srqs),
+	UINT_KEY("limit.xrcds", limits.xrcds),
 	UINT_KEY("limit.pds", limits.pds),
 	UINT_KEY("limit.mrs", limits.mrs),
 	U64_KEY("limit.mr_bytes", limits.mr_bytes),
@@ -49,6 +50,7 @@ void xd_config_defaults(struct xd_config *c)
 	c->limits.qps = 4096;
 	c->limits.cqs = 4096;
 	c->limits.srqs = 1024;
+	c->limits.xrcds = 256;
 	c->limits.pds = 1024;
 	c->limits.mrs = 65536;
 	c->limits.mr_bytes = 64ull << 30;

@@ -188,11 +188,15 @@ static int cmd_create_ah(struct xd_ctx *ctx, const void *req, size_t len,
 	return xd_ah_create(ctx, req, &resp->handle.handle);
 }
 
-/* XRC domains: not offered by ABI 1 (the provider says so too). */
-static int cmd_xrcd(struct xd_ctx *ctx, const void *req, size_t len,
-		    int *fd, union xd_resp *resp, size_t *resp_len)
+static int cmd_open_xrcd(struct xd_ctx *ctx, const void *req, size_t len,
+			 int *fd, union xd_resp *resp, size_t *resp_len)
 {
-	return EOPNOTSUPP;
+	const struct xenib_open_xrcd_req *r = req;
+
+	if (r->flags || r->reserved)
+		return EINVAL;
+	*resp_len = sizeof(resp->handle);
+	return xd_xrcd_open(ctx, &resp->handle.handle);
 }
 
 /* Requests that only name a handle to release. */
@@ -218,6 +222,8 @@ static int cmd_release(struct xd_ctx *ctx, const void *req, size_t len,
 		return xd_srq_destroy(ctx, r->handle);
 	case XENIB_CMD_DESTROY_AH:
 		return xd_ah_destroy(ctx, r->handle);
+	case XENIB_CMD_CLOSE_XRCD:
+		return xd_xrcd_close(ctx, r->handle);
 	}
 	return EINVAL;
 }
@@ -249,8 +255,8 @@ static const struct xd_cmd cmds[XENIB_CMD_MAX] = {
 	[XENIB_CMD_DESTROY_SRQ] = { "DESTROY_SRQ", HREQ, false, cmd_release },
 	[XENIB_CMD_CREATE_AH] = { "CREATE_AH", sizeof(struct xenib_create_ah_req), false, cmd_create_ah },
 	[XENIB_CMD_DESTROY_AH] = { "DESTROY_AH", HREQ, false, cmd_release },
-	[XENIB_CMD_OPEN_XRCD] = { "OPEN_XRCD", 0, false, cmd_xrcd },
-	[XENIB_CMD_CLOSE_XRCD] = { "CLOSE_XRCD", HREQ, false, cmd_xrcd },
+	[XENIB_CMD_OPEN_XRCD] = { "OPEN_XRCD", sizeof(struct xenib_open_xrcd_req), false, cmd_open_xrcd },
+	[XENIB_CMD_CLOSE_XRCD] = { "CLOSE_XRCD", HREQ, false, cmd_release },
 };
 
 /* Check framing, order and size; 0 or errno. */

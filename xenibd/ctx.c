@@ -69,6 +69,7 @@ void xd_ctx_destroy(struct xd_ctx *ctx)
 	/* Dependents first: QPs hold CQs, PDs and regions; MRs hold regions. */
 	FREE_OWNED(&xd.qpt, struct xd_qp, xd_qp_free);
 	FREE_OWNED(&xd.srqs, struct xd_srq, xd_srq_free);	/* after QPs */
+	FREE_OWNED(&xd.xrcds, struct xd_xrcd, xd_xrcd_free);	/* after both */
 	FREE_OWNED(&xd.ahs, struct xd_ah, xd_ah_free);		/* hold PDs */
 	FREE_OWNED(&xd.cqs, struct xd_cq, xd_cq_free);
 	FREE_OWNED(&xd.mrs, struct xd_mr, xd_mr_free);

@@ -225,7 +225,11 @@ static void rq_consume(struct xd_qp *qp)
 /* Can qp's packets reach peer, and does peer accept them? */
 static bool rc_peer_ready(const struct xd_qp *qp, const struct xd_qp *peer)
 {
-	if (!peer || peer->qp_type != IBV_QPT_RC)
+	/* RC talks to RC, an XRC_SEND QP to an XRC_RECV QP. */
+	uint32_t type = qp->qp_type == IBV_QPT_XRC_SEND ? IBV_QPT_XRC_RECV :
+							  IBV_QPT_RC;
+
+	if (!peer || peer->qp_type != type)
 		return false;
 	if (qp->attr.ah.dlid != peer->ctx->guest->lid ||
 	    peer->attr.dest_qp_num != qp->h.id ||
@@ -729,6 +733,41 @@ done:
 	return EXEC_DONE;
 }
 
+/*
+ * XRC_SEND: RC towards an XRC_RECV QP, whose receive side is the XRC SRQ
+ * the WQE names (remote_srqn).  The SRQ must exist and belong to the
+ * XRC_RECV QP's domain, else the responder rejects the request (IB spec
+ * 9.7.5.2.8, invalid XRCETH: NAK Invalid Request), the requester completes
+ * with IBV_WC_REM_INV_REQ_ERR and goes to ERR; the XRC_RECV QP, which has
+ * no queue of its own, is left as it is.  While the WQE executes, the
+ * XRC_RECV QP borrows the SRQ, its CQ and its PD (receive buffers and
+ * rkeys are checked against the SRQ's PD); receive completions carry the
+ * XRC_RECV QP's number.
+ */
+static enum exec_result exec_xrc(struct xd_qp *qp, struct xd_swqe *s)
+{
+	struct xd_qp *peer = xd_qp_find(qp->attr.dest_qp_num);
+	struct xd_srq *srq;
+	enum exec_result res;
+
+	if (!rc_peer_ready(qp, peer))
+		return stall_retry(qp, s);
+	srq = (struct xd_srq *)xd_table_get(&xd.srqs, s->w.remote_srqn);
+	if (!srq || !srq->xrcd || srq->xrcd != peer->xrcd) {
+		qp->stall = XD_STALL_NONE;
+		complete_send(qp, s, IBV_WC_REM_INV_REQ_ERR, 0);
+		return EXEC_DONE;
+	}
+	peer->srq = srq;
+	peer->recv_cq = srq->cq;
+	peer->pd = srq->pd;
+	res = exec_rc(qp, s);
+	peer->srq = NULL;
+	peer->recv_cq = NULL;
+	peer->pd = NULL;
+	return res;
+}
+
 static enum exec_result exec_wqe(struct xd_qp *qp, struct xd_swqe *s)
 {
 	switch (qp->qp_type) {
@@ -736,6 +775,8 @@ static enum exec_result exec_wqe(struct xd_qp *qp, struct xd_swqe *s)
 		return exec_ud(qp, s);
 	case IBV_QPT_UC:
 		return exec_uc(qp, s);
+	case IBV_QPT_XRC_SEND:
+		return exec_xrc(qp, s);
 	default:
 		return exec_rc(qp, s);
 	}
@@ -815,9 +856,19 @@ static unsigned int flush_ring(struct xd_qp *qp, struct xd_ring *ring,
 	return n;
 }
 
+/* Does qp have a receive ring of its own (not SRQ, XRC_SEND, XRC_RECV)? */
+static bool has_rq(const struct xd_qp *qp)
+{
+	return !qp->srq && qp->rq.hdr;
+}
+
 void xd_engine_flush_qp(struct xd_qp *qp)
 {
+	if (qp->qp_type == IBV_QPT_XRC_RECV)
+		return;	/* no queues: its SRQs belong to their domain */
 	flush_ring(qp, &qp->sq, qp->send_cq, true);
+	if (qp->qp_type == IBV_QPT_XRC_SEND)
+		return;	/* send-only */
 	if (qp->srq)	/* the shared SRQ is not flushed, the QP is done */
 		xd_ctx_post_async(qp->ctx, IBV_EVENT_QP_LAST_WQE_REACHED,
 				  qp->h.id);
@@ -835,8 +886,8 @@ unsigned int xd_engine_poll(uint64_t *next_ns)
 
 		if (qp->attr.qp_state == IBV_QPS_ERR)
 			n += flush_ring(qp, &qp->sq, qp->send_cq, true) +
-			     (qp->srq ? 0 :
-			      flush_ring(qp, &qp->rq, qp->recv_cq, false));
+			     (has_rq(qp) ?
+			      flush_ring(qp, &qp->rq, qp->recv_cq, false) : 0);
 		else
 			n += qp_run_sq(qp, next_ns);
 	}
@@ -859,7 +910,7 @@ bool xd_engine_has_work(void)
 		if ((state == IBV_QPS_RTS || state == IBV_QPS_ERR) &&
 		    xr_load_acquire(&qp->sq.hdr->prod) != qp->sq.idx)
 			return true;
-		if (state == IBV_QPS_ERR && !qp->srq &&
+		if (state == IBV_QPS_ERR && has_rq(qp) &&
 		    xr_load_acquire(&qp->rq.hdr->prod) != qp->rq.idx)
 			return true;
 	}

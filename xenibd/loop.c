@@ -42,5 +42,6 @@ int xd_state_init(void)
 	xd_table_init(&xd.qpt, "qps", (1u << 16) - 1);	/* 24-bit QPNs */
 	xd_table_init(&xd.srqs, "srqs", (1u << 16) - 1);	/* 24-bit SRQNs */
 	xd_table_init(&xd.ahs, "ahs", 1u << 20);
+	xd_table_init(&xd.xrcds, "xrcds", 1u << 16);
 	return 0;
 }

@@ -19,11 +19,38 @@ static uint32_t send_wqe_bytes(uint32_t max_sge, uint32_t max_inline)
 	return sizeof(struct xenib_send_wqe) + body;
 }
 
+static bool ring_desc_zero(const struct xenib_ring_desc *d)
+{
+	return !d->entries && !d->region && !d->offset && !d->stride &&
+	       !d->reserved;
+}
+
 static int qp_check_create(const struct xenib_create_qp_req *req)
 {
 	if (req->qp_type != IBV_QPT_RC && req->qp_type != IBV_QPT_UC &&
-	    req->qp_type != IBV_QPT_UD)
-		return EOPNOTSUPP;	/* ABI 1: RC, UC, UD (no XRC, raw) */
+	    req->qp_type != IBV_QPT_UD && req->qp_type != IBV_QPT_XRC_SEND &&
+	    req->qp_type != IBV_QPT_XRC_RECV)
+		return EOPNOTSUPP;	/* RC, UC, UD, XRC (no raw) */
+	if (req->qp_type == IBV_QPT_XRC_RECV) {
+		/* Receive-only, nothing of its own but the domain. */
+		if (req->pd != XENIB_INVALID_HANDLE ||
+		    req->send_cq != XENIB_INVALID_HANDLE ||
+		    req->recv_cq != XENIB_INVALID_HANDLE ||
+		    req->srq != XENIB_INVALID_HANDLE || req->sq_sig_all ||
+		    req->max_send_sge || req->max_recv_sge ||
+		    req->max_inline || !ring_desc_zero(&req->sq) ||
+		    !ring_desc_zero(&req->rq))
+			return EINVAL;
+		return 0;
+	}
+	if (req->xrcd)
+		return EINVAL;
+	/* XRC_SEND is send-only: no receive CQ, RQ or SRQ. */
+	if (req->qp_type == IBV_QPT_XRC_SEND &&
+	    (req->recv_cq != XENIB_INVALID_HANDLE ||
+	     req->srq != XENIB_INVALID_HANDLE || req->max_recv_sge ||
+	     !ring_desc_zero(&req->rq)))
+		return EINVAL;
 	/* With an SRQ the QP has no receive ring of its own. */
 	if (req->srq != XENIB_INVALID_HANDLE &&
 	    (req->rq.entries || req->rq.region || req->rq.offset ||
@@ -37,6 +64,10 @@ static int qp_check_create(const struct xenib_create_qp_req *req)
 		return EINVAL;
 	return 0;
 }
+
+static int xrc_recv_create(struct xd_ctx *ctx,
+			   const struct xenib_create_qp_req *req,
+			   uint32_t *qpn);
 
 int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
 		 uint32_t *qpn)
@@ -52,10 +83,13 @@ int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
 		return err;
 	if (!ctx->page || !ctx->doorbell)
 		return EPROTO;	/* context page and doorbell come first */
+	if (req->qp_type == IBV_QPT_XRC_RECV)
+		return xrc_recv_create(ctx, req, qpn);
 	pd = xd_pd_lookup(ctx, req->pd);
 	scq = xd_cq_lookup(ctx, req->send_cq);
-	rcq = xd_cq_lookup(ctx, req->recv_cq);
-	if (!pd || !scq || !rcq)
+	rcq = req->qp_type == IBV_QPT_XRC_SEND ? NULL :
+	      xd_cq_lookup(ctx, req->recv_cq);
+	if (!pd || !scq || (!rcq && req->qp_type != IBV_QPT_XRC_SEND))
 		return ENOENT;
 	if (req->srq != XENIB_INVALID_HANDLE) {
 		srq = xd_srq_lookup(ctx, req->srq);
@@ -72,7 +106,7 @@ int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
 			     send_wqe_bytes(req->max_send_sge, req->max_inline));
 	if (err)
 		goto err_free;
-	if (!srq)
+	if (!srq && req->qp_type != IBV_QPT_XRC_SEND)
 		err = xd_ring_attach(ctx, &qp->rq, &req->rq,
 				     sizeof(struct xenib_recv_wqe) +
 				     req->max_recv_sge * sizeof(struct xenib_sge));
@@ -96,7 +130,8 @@ int xd_qp_create(struct xd_ctx *ctx, const struct xenib_create_qp_req *req,
 	qp->attr.port_num = 1;
 	pd->refs++;
 	scq->refs++;
-	rcq->refs++;
+	if (rcq)
+		rcq->refs++;
 	if (srq)
 		srq->refs++;
 	list_add_tail(&xd.qps, &qp->active);
@@ -113,6 +148,42 @@ err_sq:
 err_free:
 	free(qp);
 	return err;
+}
+
+/* XRC_RECV: a QP number in a domain, no rings; the engine never runs it. */
+static int xrc_recv_create(struct xd_ctx *ctx,
+			   const struct xenib_create_qp_req *req,
+			   uint32_t *qpn)
+{
+	struct xd_xrcd *xrcd = xd_xrcd_lookup(ctx, req->xrcd);
+	struct xd_qp *qp;
+	int err;
+
+	if (!xrcd)
+		return ENOENT;
+	err = xd_quota_check(ctx, XD_Q_QPS, 1);
+	if (err)
+		return err;
+	qp = calloc(1, sizeof(*qp));
+	if (!qp)
+		return ENOMEM;
+	err = xd_table_add(&xd.qpt, &qp->h);
+	if (err) {
+		free(qp);
+		return err;
+	}
+	qp->ctx = ctx;
+	qp->xrcd = xrcd;
+	qp->qp_type = IBV_QPT_XRC_RECV;
+	qp->attr.qp_state = IBV_QPS_RESET;
+	qp->attr.port_num = 1;
+	list_init(&qp->active);	/* not on xd.qps: nothing to run */
+	xrcd->refs++;
+	ctx->nobj++;
+	xd_quota_charge(ctx, XD_Q_QPS, 1);
+	xd.stats.qps++;
+	*qpn = qp->h.id;
+	return 0;
 }
 
 struct xd_qp *xd_qp_find(uint32_t qpn)
@@ -216,9 +287,11 @@ static void qp_apply(struct xd_qp *qp, const struct xenib_qp_attr *a,
 /* Forget everything on the rings: RESET discards outstanding work. */
 static void qp_reset(struct xd_qp *qp)
 {
-	qp->sq.idx = xr_load_acquire(&qp->sq.hdr->prod);
-	xr_store_release(&qp->sq.hdr->cons, qp->sq.idx);
-	if (!qp->srq) {	/* a shared SRQ keeps its WQEs */
+	if (qp->sq.hdr) {	/* XRC_RECV has no rings */
+		qp->sq.idx = xr_load_acquire(&qp->sq.hdr->prod);
+		xr_store_release(&qp->sq.hdr->cons, qp->sq.idx);
+	}
+	if (!qp->srq && qp->rq.hdr) {	/* a shared SRQ keeps its WQEs */
 		qp->rq.idx = xr_load_acquire(&qp->rq.hdr->prod);
 		xr_store_release(&qp->rq.hdr->cons, qp->rq.idx);
 	}
@@ -288,11 +361,16 @@ void xd_qp_free(struct xd_qp *qp)
 	list_del(&qp->active);
 	xd_ring_detach(&qp->sq);
 	xd_ring_detach(&qp->rq);
-	qp->pd->refs--;
-	qp->send_cq->refs--;
-	qp->recv_cq->refs--;
-	if (qp->srq)
-		qp->srq->refs--;
+	if (qp->qp_type == IBV_QPT_XRC_RECV) {
+		qp->xrcd->refs--;	/* srq/recv_cq/pd: only during a send */
+	} else {
+		qp->pd->refs--;
+		qp->send_cq->refs--;
+		if (qp->recv_cq)
+			qp->recv_cq->refs--;
+		if (qp->srq)
+			qp->srq->refs--;
+	}
 	qp->ctx->nobj--;
 	xd_quota_uncharge(qp->ctx, XD_Q_QPS, 1);
 	xd_table_del(&xd.qpt, &qp->h);

@@ -12,11 +12,12 @@
 
 struct qp_trans {
 	bool valid;
-	uint32_t req[3];	/* indexed by type: RC, UC, UD */
-	uint32_t opt[3];
+	uint32_t req[5];	/* indexed by type: RC, UC, UD, XRC_SEND, XRC_RECV */
+	uint32_t opt[5];
 };
 
-enum { T_RC, T_UC, T_UD };
+/* XRC_SEND is the kernel's XRC_INI, XRC_RECV its XRC_TGT. */
+enum { T_RC, T_UC, T_UD, T_XS, T_XR };
 
 #define PATH_ATTRS (IBV_QP_ALT_PATH | IBV_QP_ACCESS_FLAGS | IBV_QP_PKEY_INDEX)
 
@@ -28,6 +29,8 @@ static const struct qp_trans trans[NSTATES][NSTATES] = {
 				[T_RC] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
 				[T_UC] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
 				[T_UD] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_QKEY,
+				[T_XS] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
+				[T_XR] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
 			} },
 	},
 	[IBV_QPS_INIT] = {
@@ -36,6 +39,8 @@ static const struct qp_trans trans[NSTATES][NSTATES] = {
 				[T_RC] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
 				[T_UC] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
 				[T_UD] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_QKEY,
+				[T_XS] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
+				[T_XR] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
 			} },
 		[IBV_QPS_RTR] = { .valid = true,
 			.req = {
@@ -44,11 +49,18 @@ static const struct qp_trans trans[NSTATES][NSTATES] = {
 					 IBV_QP_MIN_RNR_TIMER,
 				[T_UC] = IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
 					 IBV_QP_RQ_PSN,
+				[T_XS] = IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+					 IBV_QP_RQ_PSN,
+				[T_XR] = IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+					 IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
+					 IBV_QP_MIN_RNR_TIMER,
 			},
 			.opt = {
 				[T_RC] = PATH_ATTRS,
 				[T_UC] = PATH_ATTRS,
 				[T_UD] = IBV_QP_PKEY_INDEX | IBV_QP_QKEY,
+				[T_XS] = PATH_ATTRS,
+				[T_XR] = PATH_ATTRS,
 			} },
 	},
 	[IBV_QPS_RTR] = {
@@ -58,6 +70,9 @@ static const struct qp_trans trans[NSTATES][NSTATES] = {
 					 IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC,
 				[T_UC] = IBV_QP_SQ_PSN,
 				[T_UD] = IBV_QP_SQ_PSN,
+				[T_XS] = IBV_QP_SQ_PSN | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
+					 IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC,
+				[T_XR] = IBV_QP_SQ_PSN | IBV_QP_TIMEOUT,
 			},
 			.opt = {
 				[T_RC] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH |
@@ -66,6 +81,11 @@ static const struct qp_trans trans[NSTATES][NSTATES] = {
 				[T_UC] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH |
 					 IBV_QP_ACCESS_FLAGS | IBV_QP_PATH_MIG_STATE,
 				[T_UD] = IBV_QP_CUR_STATE | IBV_QP_QKEY,
+				[T_XS] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH |
+					 IBV_QP_ACCESS_FLAGS | IBV_QP_PATH_MIG_STATE,
+				[T_XR] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH |
+					 IBV_QP_ACCESS_FLAGS | IBV_QP_MIN_RNR_TIMER |
+					 IBV_QP_PATH_MIG_STATE,
 			} },
 	},
 	[IBV_QPS_RTS] = {
@@ -77,12 +97,19 @@ static const struct qp_trans trans[NSTATES][NSTATES] = {
 				[T_UC] = IBV_QP_CUR_STATE | IBV_QP_ACCESS_FLAGS |
 					 IBV_QP_ALT_PATH | IBV_QP_PATH_MIG_STATE,
 				[T_UD] = IBV_QP_CUR_STATE | IBV_QP_QKEY,
+				[T_XS] = IBV_QP_CUR_STATE | IBV_QP_ACCESS_FLAGS |
+					 IBV_QP_ALT_PATH | IBV_QP_PATH_MIG_STATE,
+				[T_XR] = IBV_QP_CUR_STATE | IBV_QP_ACCESS_FLAGS |
+					 IBV_QP_ALT_PATH | IBV_QP_PATH_MIG_STATE |
+					 IBV_QP_MIN_RNR_TIMER,
 			} },
 		[IBV_QPS_SQD] = { .valid = true,
 			.opt = {
 				[T_RC] = IBV_QP_EN_SQD_ASYNC_NOTIFY,
 				[T_UC] = IBV_QP_EN_SQD_ASYNC_NOTIFY,
 				[T_UD] = IBV_QP_EN_SQD_ASYNC_NOTIFY,
+				[T_XS] = IBV_QP_EN_SQD_ASYNC_NOTIFY,
+				[T_XR] = IBV_QP_EN_SQD_ASYNC_NOTIFY,
 			} },
 	},
 	[IBV_QPS_SQD] = {
@@ -94,6 +121,11 @@ static const struct qp_trans trans[NSTATES][NSTATES] = {
 				[T_UC] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH |
 					 IBV_QP_ACCESS_FLAGS | IBV_QP_PATH_MIG_STATE,
 				[T_UD] = IBV_QP_CUR_STATE | IBV_QP_QKEY,
+				[T_XS] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH |
+					 IBV_QP_ACCESS_FLAGS | IBV_QP_PATH_MIG_STATE,
+				[T_XR] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH |
+					 IBV_QP_ACCESS_FLAGS | IBV_QP_MIN_RNR_TIMER |
+					 IBV_QP_PATH_MIG_STATE,
 			} },
 		[IBV_QPS_SQD] = { .valid = true,
 			.opt = {
@@ -105,6 +137,13 @@ static const struct qp_trans trans[NSTATES][NSTATES] = {
 				[T_UC] = IBV_QP_PORT | IBV_QP_AV | PATH_ATTRS |
 					 IBV_QP_PATH_MIG_STATE,
 				[T_UD] = IBV_QP_PKEY_INDEX | IBV_QP_QKEY,
+				[T_XS] = IBV_QP_PORT | IBV_QP_AV | IBV_QP_TIMEOUT |
+					 IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+					 IBV_QP_MAX_QP_RD_ATOMIC | PATH_ATTRS |
+					 IBV_QP_PATH_MIG_STATE,
+				[T_XR] = IBV_QP_PORT | IBV_QP_AV | IBV_QP_TIMEOUT |
+					 IBV_QP_MAX_DEST_RD_ATOMIC | PATH_ATTRS |
+					 IBV_QP_MIN_RNR_TIMER | IBV_QP_PATH_MIG_STATE,
 			} },
 	},
 	[IBV_QPS_SQE] = {
@@ -125,6 +164,10 @@ static int type_index(uint32_t qp_type)
 		return T_UC;
 	case IBV_QPT_UD:
 		return T_UD;
+	case IBV_QPT_XRC_SEND:
+		return T_XS;
+	case IBV_QPT_XRC_RECV:
+		return T_XR;
 	default:
 		return -1;
 	}
@@ -146,8 +189,8 @@ int xd_qp_check_transition(uint32_t qp_type, uint32_t cur, uint32_t next,
 	tr = &trans[cur][next];
 	if (!tr->valid)
 		return EINVAL;
-	if (cur == IBV_QPS_SQE && t == T_RC)
-		return EINVAL;	/* RC has no SQE state */
+	if (cur == IBV_QPS_SQE && t != T_UC && t != T_UD)
+		return EINVAL;	/* RC and XRC have no SQE state */
 	if ((attrs & tr->req[t]) != tr->req[t])
 		return EINVAL;
 	if (attrs & ~(tr->req[t] | tr->opt[t]))

@@ -13,7 +13,7 @@ static const char *const quota_name[XD_Q_MAX] = {
 	[XD_Q_QPS] = "qps", [XD_Q_CQS] = "cqs", [XD_Q_SRQS] = "srqs",
 	[XD_Q_PDS] = "pds", [XD_Q_MRS] = "mrs", [XD_Q_REGIONS] = "regions",
 	[XD_Q_NOTIFIERS] = "notifiers", [XD_Q_MR_BYTES] = "mr_bytes",
-	[XD_Q_REGION_BYTES] = "region_bytes",
+	[XD_Q_REGION_BYTES] = "region_bytes", [XD_Q_XRCDS] = "xrcds",
 };
 
 static uint64_t quota_limit(enum xd_quota q)
@@ -30,6 +30,7 @@ static uint64_t quota_limit(enum xd_quota q)
 	case XD_Q_NOTIFIERS: return l->notifiers;
 	case XD_Q_MR_BYTES: return l->mr_bytes;
 	case XD_Q_REGION_BYTES: return l->region_bytes;
+	case XD_Q_XRCDS: return l->xrcds;
 	case XD_Q_MAX: break;
 	}
 	return 0;

@@ -14,15 +14,22 @@
 int xd_srq_create(struct xd_ctx *ctx, const struct xenib_create_srq_req *req,
 		  uint32_t *handle)
 {
+	struct xd_xrcd *xrcd = NULL;
+	struct xd_cq *cq = NULL;
 	struct xd_srq *srq;
 	struct xd_pd *pd;
 	int err;
 
-	if (req->srq_type == IBV_SRQT_XRC || req->srq_type == IBV_SRQT_TM)
-		return EOPNOTSUPP;	/* ABI 1: basic SRQs only */
-	if (req->srq_type != IBV_SRQT_BASIC || req->max_sge > XENIB_MAX_SGE ||
-	    req->xrcd != XENIB_INVALID_HANDLE ||
-	    req->cq != XENIB_INVALID_HANDLE ||
+	if (req->srq_type == IBV_SRQT_TM)
+		return EOPNOTSUPP;	/* basic and XRC SRQs only */
+	if (req->srq_type == IBV_SRQT_BASIC) {
+		if (req->xrcd != XENIB_INVALID_HANDLE ||
+		    req->cq != XENIB_INVALID_HANDLE)
+			return EINVAL;
+	} else if (req->srq_type != IBV_SRQT_XRC) {
+		return EINVAL;
+	}
+	if (req->max_sge > XENIB_MAX_SGE ||
 	    req->ring.entries > XENIB_MAX_QP_WR ||
 	    req->srq_limit >= req->ring.entries)
 		return EINVAL;
@@ -31,6 +38,12 @@ int xd_srq_create(struct xd_ctx *ctx, const struct xenib_create_srq_req *req,
 	pd = xd_pd_lookup(ctx, req->pd);
 	if (!pd)
 		return ENOENT;
+	if (req->srq_type == IBV_SRQT_XRC) {
+		xrcd = xd_xrcd_lookup(ctx, req->xrcd);
+		cq = xd_cq_lookup(ctx, req->cq);
+		if (!xrcd || !cq)
+			return ENOENT;
+	}
 	err = xd_quota_check(ctx, XD_Q_SRQS, 1);
 	if (err)
 		return err;
@@ -49,7 +62,13 @@ int xd_srq_create(struct xd_ctx *ctx, const struct xenib_create_srq_req *req,
 	srq->pd = pd;
 	srq->max_sge = req->max_sge;
 	srq->limit = req->srq_limit;
+	srq->xrcd = xrcd;
+	srq->cq = cq;
 	pd->refs++;
+	if (xrcd) {
+		xrcd->refs++;
+		cq->refs++;
+	}
 	ctx->nobj++;
 	xd_quota_charge(ctx, XD_Q_SRQS, 1);
 	xd.stats.srqs++;
@@ -105,6 +124,10 @@ void xd_srq_free(struct xd_srq *srq)
 {
 	xd_ring_detach(&srq->ring);
 	srq->pd->refs--;
+	if (srq->xrcd) {
+		srq->xrcd->refs--;
+		srq->cq->refs--;
+	}
 	srq->ctx->nobj--;
 	xd_quota_uncharge(srq->ctx, XD_Q_SRQS, 1);
 	xd_table_del(&xd.srqs, &srq->h);

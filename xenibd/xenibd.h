@@ -25,7 +25,7 @@ struct xd_ctx;
 /* What a guest is charged for (xd.cfg.limits, quota.c). */
 enum xd_quota {
 	XD_Q_QPS, XD_Q_CQS, XD_Q_SRQS, XD_Q_PDS, XD_Q_MRS, XD_Q_REGIONS,
-	XD_Q_NOTIFIERS, XD_Q_MR_BYTES, XD_Q_REGION_BYTES, XD_Q_MAX
+	XD_Q_NOTIFIERS, XD_Q_MR_BYTES, XD_Q_REGION_BYTES, XD_Q_XRCDS, XD_Q_MAX
 };
 
 /* A guest: one domain (Xen) or one emulated guest name. */
@@ -97,11 +97,20 @@ struct xd_cq {
 	bool overrun;
 };
 
-/* Shared receive queue (basic; XRC is not offered by ABI 1). */
+/* XRC domain (xrcd.c): groups XRC SRQs and XRC_RECV QPs of one context. */
+struct xd_xrcd {
+	struct xd_handle h;
+	struct xd_ctx *ctx;
+	unsigned int refs;	/* XRC SRQs and XRC_RECV QPs */
+};
+
+/* Shared receive queue: basic, or XRC (xrcd and cq set). */
 struct xd_srq {
 	struct xd_handle h;	/* h.id is also the SRQ number */
 	struct xd_ctx *ctx;
 	struct xd_pd *pd;
+	struct xd_xrcd *xrcd;	/* XRC SRQ only, else NULL */
+	struct xd_cq *cq;	/* XRC SRQ only: receives complete here */
 	struct xd_ring ring;	/* guest produces, backend consumes */
 	uint32_t max_sge;
 	uint32_t limit;		/* armed limit, 0 when disarmed */
@@ -129,6 +138,13 @@ struct xd_qp {
 	struct xd_cq *send_cq, *recv_cq;
 	struct xd_ring sq, rq;	/* guest produces, backend consumes */
 	struct xd_srq *srq;	/* receives come from here; rq unused */
+	/*
+	 * XRC_RECV only: its domain.  Such a QP has no rings, CQs or PD of
+	 * its own and is not on xd.qps; while the engine executes a send to
+	 * it, srq, recv_cq and pd name the target XRC SRQ's (engine.c), and
+	 * are NULL otherwise.  XRC_SEND: recv_cq NULL, no RQ.
+	 */
+	struct xd_xrcd *xrcd;
 	uint32_t qp_type;
 	bool sq_sig_all;
 	uint32_t max_send_sge, max_recv_sge, max_inline;
@@ -159,7 +175,7 @@ struct xd_ctx {
 
 struct xd_stats {
 	long guests, contexts, pds, mrs, cqs, qps, regions, notifiers;
-	long srqs, ahs;
+	long srqs, ahs, xrcds;
 	long long mr_bytes;
 	long long ctrl_errors, ctrl_msgs;
 	long long wqes;
@@ -167,7 +183,7 @@ struct xd_stats {
 
 /* Per-guest limits (xenibd.conf "limit.*"); enforced by the control path. */
 struct xd_limits {
-	unsigned int qps, cqs, srqs, pds, mrs, regions, notifiers;
+	unsigned int qps, cqs, srqs, pds, mrs, regions, notifiers, xrcds;
 	uint64_t mr_bytes;
 	uint64_t region_bytes;	/* guest memory mapped by the backend */
 };
@@ -190,7 +206,7 @@ struct xd_state {
 	struct list_node ctxs;
 	struct list_node qps;		/* every QP, for the engine */
 	struct xd_table regions, notifies, pds, mrs, cqs, qpt;
-	struct xd_table srqs, ahs;
+	struct xd_table srqs, ahs, xrcds;
 	struct xd_guest *guests;	/* cfg.max_guests entries */
 	struct xd_stats stats;
 	uint64_t now_ns;
@@ -303,6 +319,12 @@ int xd_srq_query(struct xd_ctx *ctx, uint32_t handle,
 int xd_srq_destroy(struct xd_ctx *ctx, uint32_t handle);
 struct xd_srq *xd_srq_lookup(struct xd_ctx *ctx, uint32_t handle);
 void xd_srq_free(struct xd_srq *srq);
+
+/* xrcd.c: XRC domains */
+int xd_xrcd_open(struct xd_ctx *ctx, uint32_t *handle);
+int xd_xrcd_close(struct xd_ctx *ctx, uint32_t handle);
+struct xd_xrcd *xd_xrcd_lookup(struct xd_ctx *ctx, uint32_t handle);
+void xd_xrcd_free(struct xd_xrcd *x);
 
 /* ah.c */
 int xd_ah_create(struct xd_ctx *ctx, const struct xenib_create_ah_req *req,

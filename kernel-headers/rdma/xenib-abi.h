@@ -330,18 +330,29 @@ struct xenib_cqe {
 	__u64 timestamp;
 };
 
+/*
+ * CREATE_QP.  Per qp_type:
+ *  RC, UC, UD: pd, send_cq, recv_cq, sq, and rq (or srq); xrcd 0.
+ *  XRC_SEND: send-only: pd, send_cq, sq; recv_cq and srq
+ *    XENIB_INVALID_HANDLE, rq all zero, max_recv_sge 0; xrcd 0.
+ *  XRC_RECV: receive-only, no rings and no CQs of its own: xrcd names the
+ *    XRC domain (OPEN_XRCD); pd, send_cq, recv_cq and srq are
+ *    XENIB_INVALID_HANDLE, sq and rq all zero, every max_* and sq_sig_all 0.
+ *    Its receives come from the XRC SRQ each incoming send names
+ *    (send WQE remote_srqn), which must belong to the same XRC domain.
+ */
 struct xenib_create_qp_req {
 	struct xenib_ctrl_hdr hdr;
 	__u32 pd;
-	__u32 qp_type;		/* enum ibv_qp_type (RC only in ABI 1) */
+	__u32 qp_type;		/* enum ibv_qp_type: RC, UC, UD, XRC_SEND, XRC_RECV */
 	__u32 send_cq;
 	__u32 recv_cq;
-	__u32 srq;		/* XENIB_INVALID_HANDLE */
+	__u32 srq;		/* or XENIB_INVALID_HANDLE */
 	__u32 sq_sig_all;
 	__u32 max_send_sge;
 	__u32 max_recv_sge;
 	__u32 max_inline;
-	__u32 reserved;
+	__u32 xrcd;		/* XRC_RECV only (was reserved, 0) */
 	struct xenib_ring_desc sq;	/* stride >= send WQE size for max_*  */
 	struct xenib_ring_desc rq;
 };
@@ -460,18 +471,34 @@ struct xenib_query_port_resp {
  * consumes.  QPs created with this SRQ (CREATE_QP.srq) take their receives
  * from it and have no RQ of their own (their rq ring descriptor must be all
  * zero).  Response: struct xenib_handle_resp, handle = the SRQ handle, which
- * is also its SRQ number.  srq_type IBV_SRQT_XRC (xrcd, cq) is reserved:
- * ABI 1 answers EOPNOTSUPP.
+ * is also its SRQ number.  srq_type IBV_SRQT_XRC: xrcd (OPEN_XRCD) and cq
+ * name the XRC domain and the CQ that receives its completions (qp_num =
+ * the XRC_RECV QP that took the message); its number (the handle) is what
+ * XRC senders put into remote_srqn.  IBV_SRQT_BASIC: xrcd and cq are
+ * XENIB_INVALID_HANDLE.  Other types: EOPNOTSUPP.
  */
 struct xenib_create_srq_req {
 	struct xenib_ctrl_hdr hdr;
 	__u32 pd;
-	__u32 srq_type;		/* enum ibv_srq_type: IBV_SRQT_BASIC */
+	__u32 srq_type;		/* enum ibv_srq_type: BASIC or XRC */
 	__u32 max_sge;		/* <= XENIB_MAX_SGE */
 	__u32 srq_limit;	/* 0: not armed; else < ring.entries */
 	__u32 xrcd;		/* XRC only, else XENIB_INVALID_HANDLE */
 	__u32 cq;		/* XRC only, else XENIB_INVALID_HANDLE */
 	struct xenib_ring_desc ring;	/* entries <= XENIB_MAX_QP_WR */
+};
+
+/*
+ * OPEN_XRCD: a new XRC domain of this context.  Response: struct
+ * xenib_handle_resp.  XRC domains are not shared between contexts (the
+ * inode sharing of ibv_open_xrcd(3) stays inside one guest context).
+ * CLOSE_XRCD takes a struct xenib_handle_req; EBUSY while an XRC SRQ or
+ * XRC_RECV QP uses the domain.
+ */
+struct xenib_open_xrcd_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 flags;		/* 0 */
+	__u32 reserved;		/* 0 */
 };
 
 /*

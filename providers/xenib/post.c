@@ -52,6 +52,8 @@ static inline int build_send_wqe(struct xenib_wq *sq, enum ibv_qp_type type,
 	wqe->swap = 0;
 	wqe->ah = 0;
 	wqe->remote_qpn = 0;
+	if (type == IBV_QPT_XRC_SEND)	/* the target XRC SRQ, every opcode */
+		wqe->remote_srqn = wr->qp_type.xrc.remote_srqn;
 
 	switch (wr->opcode) {
 	case IBV_WR_SEND_WITH_IMM:
@@ -137,6 +139,10 @@ int xenib_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		return EINVAL;
 	default:
 		break;
+	}
+	if (ibqp->qp_type == IBV_QPT_XRC_RECV) {	/* no send queue */
+		*bad_wr = wr;
+		return EINVAL;
 	}
 
 	pthread_spin_lock(&sq->lock);
@@ -229,8 +235,10 @@ int xenib_wq_post_recv(struct ibv_context *ibctx, struct xenib_wq *rq,
 int xenib_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 		    struct ibv_recv_wr **bad_wr)
 {
-	/* A QP on an SRQ has no receive queue of its own. */
-	if (ibqp->state == IBV_QPS_RESET || ibqp->srq) {
+	/* A QP on an SRQ, or an XRC QP, has no receive queue of its own. */
+	if (ibqp->state == IBV_QPS_RESET || ibqp->srq ||
+	    ibqp->qp_type == IBV_QPT_XRC_SEND ||
+	    ibqp->qp_type == IBV_QPT_XRC_RECV) {
 		*bad_wr = wr;
 		return EINVAL;
 	}

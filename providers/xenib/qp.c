@@ -110,6 +110,79 @@ static void fill_ring_desc(struct xenib_ring_desc *d, uint32_t region,
 	d->reserved = 0;
 }
 
+/*
+ * Drop a QP's completions from its CQs (XRC_SEND has no receive CQ,
+ * XRC_RECV none at all: its receives complete on XRC SRQ CQs, where they
+ * stay valid like a basic SRQ's).
+ */
+static void qp_clean_cqs(struct ibv_qp *ibqp)
+{
+	if (ibqp->recv_cq)
+		xenib_cq_clean(to_xcq(ibqp->recv_cq), ibqp->qp_num);
+	if (ibqp->send_cq && ibqp->send_cq != ibqp->recv_cq)
+		xenib_cq_clean(to_xcq(ibqp->send_cq), ibqp->qp_num);
+}
+
+/*
+ * XRC_RECV: a QP number in an XRC domain, nothing else (no rings, CQs or
+ * PD); incoming XRC sends name the XRC SRQ their receive comes from.
+ */
+struct ibv_qp *xenib_create_xrc_recv_qp(struct ibv_context *ibctx,
+					struct ibv_qp_init_attr_ex *attr)
+{
+	struct xenib_context *ctx = to_xctx(ibctx);
+	struct xenib_create_qp_req req;
+	struct xenib_handle_resp resp;
+	struct xenib_qp *qp;
+	int err;
+
+	if (!attr->xrcd || attr->xrcd->context != ibctx) {
+		errno = EINVAL;
+		return NULL;
+	}
+	qp = calloc(1, sizeof(*qp));
+	if (!qp) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_spin_init(&qp->sq.lock, PTHREAD_PROCESS_PRIVATE);
+	pthread_spin_init(&qp->rq.lock, PTHREAD_PROCESS_PRIVATE);
+	xenib_list_init(&qp->ctx_link);
+
+	memset(&req, 0, sizeof(req));
+	req.pd = XENIB_INVALID_HANDLE;
+	req.qp_type = IBV_QPT_XRC_RECV;
+	req.send_cq = XENIB_INVALID_HANDLE;
+	req.recv_cq = XENIB_INVALID_HANDLE;
+	req.srq = XENIB_INVALID_HANDLE;
+	req.xrcd = to_xxrcd(attr->xrcd)->handle;
+	err = xenib_cmd(ctx, XENIB_CMD_CREATE_QP, &req, sizeof(req), -1, &resp,
+			sizeof(resp));
+	if (err) {
+		pthread_spin_destroy(&qp->sq.lock);
+		pthread_spin_destroy(&qp->rq.lock);
+		free(qp);
+		errno = err;
+		return NULL;
+	}
+	qp->ibv_qp.context = ibctx;
+	qp->ibv_qp.qp_context = attr->qp_context;
+	qp->ibv_qp.handle = resp.handle;
+	qp->ibv_qp.qp_num = resp.handle;
+	qp->ibv_qp.state = IBV_QPS_RESET;
+	qp->ibv_qp.qp_type = IBV_QPT_XRC_RECV;
+	pthread_mutex_init(&qp->ibv_qp.mutex, NULL);
+	pthread_cond_init(&qp->ibv_qp.cond, NULL);
+
+	pthread_mutex_lock(&ctx->obj_lock);
+	xenib_list_add_before(&qp->ctx_link, &ctx->qps);
+	pthread_mutex_unlock(&ctx->obj_lock);
+
+	memset(&attr->cap, 0, sizeof(attr->cap));
+	xenib_dbg("create_qp XRC_RECV qpn %u xrcd %u", resp.handle, req.xrcd);
+	return &qp->ibv_qp;
+}
+
 struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 			       struct ibv_qp_init_attr *attr)
 {
@@ -120,16 +193,30 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 	size_t sq_bytes, rq_bytes;
 	int err;
 
+	bool xrc_send = attr->qp_type == IBV_QPT_XRC_SEND;
+	bool no_rq = attr->srq || xrc_send;
+
+	if (attr->qp_type == IBV_QPT_XRC_RECV) {
+		xenib_err("an XRC_RECV QP needs its XRC domain: create it with ibv_create_qp_ex and IBV_QP_INIT_ATTR_XRCD");
+		errno = EINVAL;
+		return NULL;
+	}
 	if (attr->qp_type != IBV_QPT_RC && attr->qp_type != IBV_QPT_UC &&
-	    attr->qp_type != IBV_QPT_UD) {
-		xenib_err("QP type %s not supported (ABI %u supports RC, UC and UD)",
-			  qp_type_str(attr->qp_type), XENIB_ABI_VERSION);
+	    attr->qp_type != IBV_QPT_UD && !xrc_send) {
+		xenib_err("QP type %s not supported (xenib supports RC, UC, UD, XRC_SEND and XRC_RECV)",
+			  qp_type_str(attr->qp_type));
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
-	if (!attr->send_cq || !attr->recv_cq) {
+	/* XRC_SEND is send-only: no receive CQ, RQ or SRQ is used. */
+	if (!attr->send_cq || (!attr->recv_cq && !xrc_send) ||
+	    (xrc_send && attr->srq)) {
 		errno = EINVAL;
 		return NULL;
+	}
+	if (xrc_send) {
+		attr->cap.max_recv_wr = 0;
+		attr->cap.max_recv_sge = 0;
 	}
 
 	qp = calloc(1, sizeof(*qp));
@@ -137,7 +224,7 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 		errno = ENOMEM;
 		return NULL;
 	}
-	err = qp_geometry(qp, &attr->cap, attr->srq);
+	err = qp_geometry(qp, &attr->cap, no_rq);
 	if (err)
 		goto err_free;
 	pthread_spin_init(&qp->sq.lock, PTHREAD_PROCESS_PRIVATE);
@@ -145,14 +232,14 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 	xenib_list_init(&qp->ctx_link);
 
 	sq_bytes = xr_ring_bytes(qp->sq.ring.entries, qp->sq.ring.stride);
-	rq_bytes = attr->srq ? 0 :
+	rq_bytes = no_rq ? 0 :
 		   xr_ring_bytes(qp->rq.ring.entries, qp->rq.ring.stride);
 	err = hv_shm_alloc(&qp->shm, sq_bytes + rq_bytes, "ring-xenib-qp");
 	if (err)
 		goto err_locks;
 	qp->sq.ring.offset = 0;
 	qp->sq.ring.hdr = qp->shm.va;
-	if (!attr->srq) {
+	if (!no_rq) {
 		qp->rq.ring.offset = sq_bytes;
 		qp->rq.ring.hdr = (void *)((char *)qp->shm.va + sq_bytes);
 	}
@@ -167,14 +254,14 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 	req.pd = pd->handle;
 	req.qp_type = attr->qp_type;
 	req.send_cq = attr->send_cq->handle;
-	req.recv_cq = attr->recv_cq->handle;
+	req.recv_cq = xrc_send ? XENIB_INVALID_HANDLE : attr->recv_cq->handle;
 	req.srq = attr->srq ? attr->srq->handle : XENIB_INVALID_HANDLE;
 	req.sq_sig_all = !!attr->sq_sig_all;
 	req.max_send_sge = qp->sq.max_sge;
 	req.max_recv_sge = qp->rq.max_sge;
 	req.max_inline = qp->sq.max_inline;
 	fill_ring_desc(&req.sq, qp->region, &qp->sq.ring);
-	if (!attr->srq)	/* else all zero: no RQ of its own */
+	if (!no_rq)	/* else all zero: no RQ of its own */
 		fill_ring_desc(&req.rq, qp->region, &qp->rq.ring);
 	err = xenib_cmd(ctx, XENIB_CMD_CREATE_QP, &req, sizeof(req), -1, &resp,
 			sizeof(resp));
@@ -186,7 +273,7 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 	qp->ibv_qp.qp_context = attr->qp_context;
 	qp->ibv_qp.pd = pd;
 	qp->ibv_qp.send_cq = attr->send_cq;
-	qp->ibv_qp.recv_cq = attr->recv_cq;
+	qp->ibv_qp.recv_cq = xrc_send ? NULL : attr->recv_cq;
 	qp->ibv_qp.srq = attr->srq;
 	qp->ibv_qp.handle = resp.handle;
 	qp->ibv_qp.qp_num = resp.handle;	/* virtual QPN from the backend */
@@ -292,10 +379,7 @@ int xenib_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
 		if (attr->qp_state == IBV_QPS_RESET) {
 			/* Completions of the old incarnation must not show
 			 * up after the reset. */
-			xenib_cq_clean(to_xcq(ibqp->recv_cq), ibqp->qp_num);
-			if (ibqp->send_cq != ibqp->recv_cq)
-				xenib_cq_clean(to_xcq(ibqp->send_cq),
-					       ibqp->qp_num);
+			qp_clean_cqs(ibqp);
 		}
 	}
 	return 0;
@@ -372,12 +456,12 @@ int xenib_destroy_qp(struct ibv_qp *ibqp)
 	pthread_mutex_unlock(&ctx->obj_lock);
 
 	/* No completion may name a QP number that no longer exists. */
-	xenib_cq_clean(to_xcq(ibqp->recv_cq), ibqp->qp_num);
-	if (ibqp->send_cq != ibqp->recv_cq)
-		xenib_cq_clean(to_xcq(ibqp->send_cq), ibqp->qp_num);
+	qp_clean_cqs(ibqp);
 
-	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, qp->region);
-	hv_shm_release(&qp->shm, 1);
+	if (qp->shm.va) {	/* XRC_RECV QPs have no rings */
+		xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, qp->region);
+		hv_shm_release(&qp->shm, 1);
+	}
 	pthread_spin_destroy(&qp->sq.lock);
 	pthread_spin_destroy(&qp->rq.lock);
 	free(qp);

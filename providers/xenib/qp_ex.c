@@ -395,6 +395,7 @@ static void init_qpx_ops(struct ibv_qp_ex *x)
 /* ---------------------------------------------------------------- verbs */
 
 #define XENIB_QP_INIT_MASKS (IBV_QP_INIT_ATTR_PD | \
+			     IBV_QP_INIT_ATTR_XRCD | \
 			     IBV_QP_INIT_ATTR_CREATE_FLAGS | \
 			     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
 
@@ -407,10 +408,28 @@ struct ibv_qp *xenib_create_qp_ex(struct ibv_context *ctx,
 	struct ibv_qp *ibqp;
 
 	if (attr->comp_mask & ~(uint32_t)XENIB_QP_INIT_MASKS) {
-		xenib_err("create_qp_ex: comp_mask 0x%x has unsupported bits 0x%x (XRCD, TSO header, RSS, ... are not supported)",
+		xenib_err("create_qp_ex: comp_mask 0x%x has unsupported bits 0x%x (TSO header, RSS, ... are not supported)",
 			  attr->comp_mask,
 			  attr->comp_mask & ~(uint32_t)XENIB_QP_INIT_MASKS);
 		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	/* The XRC domain is what an XRC_RECV QP has, and all it has. */
+	if (attr->qp_type == IBV_QPT_XRC_RECV) {
+		if (!(attr->comp_mask & IBV_QP_INIT_ATTR_XRCD) ||
+		    (attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS &&
+		     attr->send_ops_flags) ||
+		    (attr->comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS &&
+		     attr->create_flags)) {
+			xenib_err("create_qp_ex: an XRC_RECV QP takes IBV_QP_INIT_ATTR_XRCD and no send operations or create flags");
+			errno = EINVAL;
+			return NULL;
+		}
+		return xenib_create_xrc_recv_qp(ctx, attr);
+	}
+	if (attr->comp_mask & IBV_QP_INIT_ATTR_XRCD) {
+		xenib_err("create_qp_ex: IBV_QP_INIT_ATTR_XRCD is for XRC_RECV QPs only");
+		errno = EINVAL;
 		return NULL;
 	}
 	if (!(attr->comp_mask & IBV_QP_INIT_ATTR_PD) || !attr->pd ||

@@ -4,8 +4,8 @@
  *
  * An SRQ owns one shared region holding a ring of receive WQEs, laid out
  * like a QP's RQ: the guest produces (post_srq_recv), the backend consumes
- * on behalf of every QP created with the SRQ.  XRC (XRC domains, XRC SRQs)
- * is not offered by ABI 1: those verbs fail with EOPNOTSUPP and a message.
+ * on behalf of every QP created with the SRQ, or, for an XRC SRQ, of every
+ * XRC_RECV QP of its XRC domain that an XRC send naming its number reaches.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,8 +30,10 @@ struct xenib_srq *xenib_find_srq(struct xenib_context *ctx, uint32_t handle)
 	return NULL;
 }
 
-struct ibv_srq *xenib_create_srq(struct ibv_pd *pd,
-				 struct ibv_srq_init_attr *attr)
+/* type IBV_SRQT_BASIC (xrcd, cq: XENIB_INVALID_HANDLE) or IBV_SRQT_XRC. */
+static struct ibv_srq *srq_create(struct ibv_pd *pd,
+				  struct ibv_srq_init_attr *attr,
+				  uint32_t type, uint32_t xrcd, uint32_t cq)
 {
 	struct xenib_context *ctx = to_xctx(pd->context);
 	struct xenib_create_srq_req req;
@@ -78,11 +80,11 @@ struct ibv_srq *xenib_create_srq(struct ibv_pd *pd,
 
 	memset(&req, 0, sizeof(req));
 	req.pd = pd->handle;
-	req.srq_type = IBV_SRQT_BASIC;
+	req.srq_type = type;
 	req.max_sge = wq->max_sge;
 	req.srq_limit = 0;
-	req.xrcd = XENIB_INVALID_HANDLE;
-	req.cq = XENIB_INVALID_HANDLE;
+	req.xrcd = xrcd;
+	req.cq = cq;
 	req.ring.region = srq->region;
 	req.ring.entries = wq->ring.entries;
 	req.ring.offset = 0;
@@ -113,6 +115,13 @@ err_free:
 	free(srq);
 	errno = err;
 	return NULL;
+}
+
+struct ibv_srq *xenib_create_srq(struct ibv_pd *pd,
+				 struct ibv_srq_init_attr *attr)
+{
+	return srq_create(pd, attr, IBV_SRQT_BASIC, XENIB_INVALID_HANDLE,
+			  XENIB_INVALID_HANDLE);
 }
 
 int xenib_modify_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr,
@@ -179,20 +188,67 @@ int xenib_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr,
 }
 
 /* ------------------------------------------------------------------ */
-/* XRC: not in ABI 1                                                   */
+/* XRC                                                                 */
 
-static void xrc_unsupported(const char *verb)
-{
-	xenib_err("%s: XRC (XRC domains, XRC SRQs and QPs) is not supported by xenib ABI %u",
-		  verb, XENIB_ABI_VERSION);
-	errno = EOPNOTSUPP;
-}
-
-struct ibv_xrcd *xenib_open_xrcd(struct ibv_context *ctx,
+/*
+ * XRC domains live in the backend, one per OPEN_XRCD, private to this
+ * context: the file named by attr->fd only says which domain the caller
+ * means across processes, which a context-private domain cannot share.
+ * Every XRC object of one process uses its own domains, which is all
+ * XRC needs inside one process (senders only name SRQ and QP numbers).
+ */
+struct ibv_xrcd *xenib_open_xrcd(struct ibv_context *ibctx,
 				 struct ibv_xrcd_init_attr *attr)
 {
-	xrc_unsupported("ibv_open_xrcd");
-	return NULL;
+	struct xenib_context *ctx = to_xctx(ibctx);
+	struct xenib_open_xrcd_req req;
+	struct xenib_handle_resp resp;
+	struct xenib_xrcd *x;
+	int err;
+
+	if (attr->comp_mask & ~(uint32_t)(IBV_XRCD_INIT_ATTR_FD |
+					  IBV_XRCD_INIT_ATTR_OFLAGS)) {
+		xenib_err("ibv_open_xrcd: comp_mask 0x%x not supported",
+			  attr->comp_mask);
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(&req, 0, sizeof(req));
+	err = xenib_cmd(ctx, XENIB_CMD_OPEN_XRCD, &req, sizeof(req), -1,
+			&resp, sizeof(resp));
+	if (err) {
+		free(x);
+		errno = err;
+		return NULL;
+	}
+	x->ibv_xrcd.context = ibctx;
+	x->handle = resp.handle;
+	xenib_dbg("open_xrcd handle %u", resp.handle);
+	return &x->ibv_xrcd;
+}
+
+int xenib_close_xrcd(struct ibv_xrcd *ibxrcd)
+{
+	struct xenib_xrcd *x = to_xxrcd(ibxrcd);
+	int err;
+
+	err = xenib_cmd_handle(to_xctx(ibxrcd->context), XENIB_CMD_CLOSE_XRCD,
+			       x->handle);
+	if (err)
+		return err;	/* EBUSY while an XRC SRQ or QP uses it */
+	free(x);
+	return 0;
+}
+
+int xenib_get_srq_num(struct ibv_srq *ibsrq, uint32_t *srq_num)
+{
+	*srq_num = ibsrq->handle;	/* the backend's handle is the number */
+	return 0;
 }
 
 struct ibv_srq *xenib_create_srq_ex(struct ibv_context *ctx,
@@ -201,20 +257,20 @@ struct ibv_srq *xenib_create_srq_ex(struct ibv_context *ctx,
 	struct ibv_srq_init_attr basic;
 	struct ibv_srq *srq;
 	uint32_t type = IBV_SRQT_BASIC;
+	uint32_t xrcd = XENIB_INVALID_HANDLE, cq = XENIB_INVALID_HANDLE;
+	uint32_t known = IBV_SRQ_INIT_ATTR_TYPE | IBV_SRQ_INIT_ATTR_PD;
 
 	if (attr->comp_mask & IBV_SRQ_INIT_ATTR_TYPE)
 		type = attr->srq_type;
-	if (type != IBV_SRQT_BASIC) {
-		if (type == IBV_SRQT_XRC)
-			xrc_unsupported("ibv_create_srq_ex");
-		else
-			xenib_err("ibv_create_srq_ex: SRQ type %u not supported",
-				  type);
+	if (type != IBV_SRQT_BASIC && type != IBV_SRQT_XRC) {
+		xenib_err("ibv_create_srq_ex: SRQ type %u not supported",
+			  type);
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
-	if (attr->comp_mask & ~(uint32_t)(IBV_SRQ_INIT_ATTR_TYPE |
-					  IBV_SRQ_INIT_ATTR_PD)) {
+	if (type == IBV_SRQT_XRC)
+		known |= IBV_SRQ_INIT_ATTR_XRCD | IBV_SRQ_INIT_ATTR_CQ;
+	if (attr->comp_mask & ~known) {
 		xenib_err("ibv_create_srq_ex: comp_mask 0x%x not supported",
 			  attr->comp_mask);
 		errno = EOPNOTSUPP;
@@ -225,10 +281,23 @@ struct ibv_srq *xenib_create_srq_ex(struct ibv_context *ctx,
 		errno = EINVAL;
 		return NULL;
 	}
+	if (type == IBV_SRQT_XRC) {
+		/* An XRC SRQ needs its domain and its completion queue. */
+		if ((attr->comp_mask & (IBV_SRQ_INIT_ATTR_XRCD |
+					IBV_SRQ_INIT_ATTR_CQ)) !=
+		    (IBV_SRQ_INIT_ATTR_XRCD | IBV_SRQ_INIT_ATTR_CQ) ||
+		    !attr->xrcd || attr->xrcd->context != ctx ||
+		    !attr->cq || attr->cq->context != ctx) {
+			errno = EINVAL;
+			return NULL;
+		}
+		xrcd = to_xxrcd(attr->xrcd)->handle;
+		cq = attr->cq->handle;
+	}
 	memset(&basic, 0, sizeof(basic));
 	basic.srq_context = attr->srq_context;
 	basic.attr = attr->attr;
-	srq = xenib_create_srq(attr->pd, &basic);
+	srq = srq_create(attr->pd, &basic, type, xrcd, cq);
 	if (srq)
 		attr->attr = basic.attr;
 	return srq;

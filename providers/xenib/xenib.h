@@ -218,7 +218,21 @@ struct xenib_qp {
 	struct xenib_list ctx_link;
 };
 
-/* A shared receive queue: one ring in its own region (srq.c). */
+/* An XRC domain (srq.c). */
+struct xenib_xrcd {
+	struct ibv_xrcd ibv_xrcd;
+	uint32_t handle;		/* the backend's XRCD handle */
+};
+
+static inline struct xenib_xrcd *to_xxrcd(struct ibv_xrcd *xrcd)
+{
+	return container_of(xrcd, struct xenib_xrcd, ibv_xrcd);
+}
+
+/*
+ * A shared receive queue: one ring in its own region (srq.c).  The
+ * backend handle is also the SRQ number XRC senders name.
+ */
 struct xenib_srq {
 	struct ibv_srq ibv_srq;		/* ibv_srq.handle = backend SRQ handle */
 	struct xenib_wq wq;		/* guest produces receive WQEs */
@@ -366,6 +380,8 @@ struct xenib_channel *xenib_find_channel(struct xenib_context *ctx,
 void xenib_channel_cleanup(struct xenib_context *ctx);
 
 /* qp.c */
+struct ibv_qp *xenib_create_xrc_recv_qp(struct ibv_context *ctx,
+					struct ibv_qp_init_attr_ex *attr);
 struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 			       struct ibv_qp_init_attr *attr);
 int xenib_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
@@ -393,7 +409,7 @@ int xenib_post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr,
 int xenib_wq_post_recv(struct ibv_context *ctx, struct xenib_wq *rq,
 		       struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr);
 
-/* srq.c: shared receive queues; XRC domains (not in ABI 1) */
+/* srq.c: shared receive queues (basic and XRC); XRC domains */
 struct ibv_srq *xenib_create_srq(struct ibv_pd *pd,
 				 struct ibv_srq_init_attr *attr);
 int xenib_modify_srq(struct ibv_srq *srq, struct ibv_srq_attr *attr,
@@ -405,6 +421,8 @@ int xenib_post_srq_recv(struct ibv_srq *srq, struct ibv_recv_wr *wr,
 struct xenib_srq *xenib_find_srq(struct xenib_context *ctx, uint32_t handle);
 struct ibv_xrcd *xenib_open_xrcd(struct ibv_context *ctx,
 				 struct ibv_xrcd_init_attr *attr);
+int xenib_close_xrcd(struct ibv_xrcd *xrcd);
+int xenib_get_srq_num(struct ibv_srq *srq, uint32_t *srq_num);
 struct ibv_srq *xenib_create_srq_ex(struct ibv_context *ctx,
 				    struct ibv_srq_init_attr_ex *attr);
 

@@ -269,9 +269,11 @@ static struct verbs_context *xenib_alloc_context(struct verbs_device *vdev)
 	/* Extended verbs (qp_ex.c, cq_ex.c); the library wraps both slots. */
 	ctx->ibv_ctx.create_qp_ex = xenib_create_qp_ex;
 	ctx->ibv_ctx.create_cq_ex = xenib_create_cq_ex;
-	/* srq.c: basic SRQs through create_srq_ex; XRC fails with a message. */
+	/* srq.c: basic and XRC SRQs through create_srq_ex; XRC domains. */
 	ctx->ibv_ctx.create_srq_ex = xenib_create_srq_ex;
 	ctx->ibv_ctx.open_xrcd = xenib_open_xrcd;
+	ctx->ibv_ctx.close_xrcd = xenib_close_xrcd;
+	ctx->ibv_ctx.get_srq_num = xenib_get_srq_num;
 	verbs_set_ops(&ctx->ibv_ctx, &xenib_ctx_ops);
 
 	xenib_dbg("%s: context open (guest id %u)", ctx->devname,
