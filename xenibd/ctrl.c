@@ -191,12 +191,8 @@ static int cmd_create_ah(struct xd_ctx *ctx, const void *req, size_t len,
 static int cmd_open_xrcd(struct xd_ctx *ctx, const void *req, size_t len,
 			 int *fd, union xd_resp *resp, size_t *resp_len)
 {
-	const struct xenib_open_xrcd_req *r = req;
-
-	if (r->flags || r->reserved)
-		return EINVAL;
 	*resp_len = sizeof(resp->handle);
-	return xd_xrcd_open(ctx, &resp->handle.handle);
+	return xd_xrcd_open(ctx, req, &resp->handle.handle);
 }
 
 /* Requests that only name a handle to release. */

@@ -736,7 +736,8 @@ done:
 /*
  * XRC_SEND: RC towards an XRC_RECV QP, whose receive side is the XRC SRQ
  * the WQE names (remote_srqn).  The SRQ must exist and belong to the
- * XRC_RECV QP's domain, else the responder rejects the request (IB spec
+ * XRC_RECV QP's domain (a keyed domain may span contexts of one guest,
+ * so the SRQ may be another process's), else the responder rejects the request (IB spec
  * 9.7.5.2.8, invalid XRCETH: NAK Invalid Request), the requester completes
  * with IBV_WC_REM_INV_REQ_ERR and goes to ERR; the XRC_RECV QP, which has
  * no queue of its own, is left as it is.  While the WQE executes, the
@@ -753,7 +754,7 @@ static enum exec_result exec_xrc(struct xd_qp *qp, struct xd_swqe *s)
 	if (!rc_peer_ready(qp, peer))
 		return stall_retry(qp, s);
 	srq = (struct xd_srq *)xd_table_get(&xd.srqs, s->w.remote_srqn);
-	if (!srq || !srq->xrcd || srq->xrcd != peer->xrcd) {
+	if (!srq || !srq->xrcd || srq->xrcd->dom != peer->xrcd->dom) {
 		qp->stall = XD_STALL_NONE;
 		complete_send(qp, s, IBV_WC_REM_INV_REQ_ERR, 0);
 		return EXEC_DONE;

@@ -97,11 +97,23 @@ struct xd_cq {
 	bool overrun;
 };
 
-/* XRC domain (xrcd.c): groups XRC SRQs and XRC_RECV QPs of one context. */
+/*
+ * XRC domain (xrcd.c): groups XRC SRQs and XRC_RECV QPs, possibly of
+ * several contexts of one guest (keyed domains).
+ */
+struct xd_xrcd_dom {
+	struct xd_guest *guest;
+	bool keyed;
+	uint64_t dev, ino;	/* the guest's key, if keyed */
+	unsigned int opens;	/* struct xd_xrcd handles naming it */
+};
+
+/* One context's handle for an XRC domain. */
 struct xd_xrcd {
 	struct xd_handle h;
 	struct xd_ctx *ctx;
-	unsigned int refs;	/* XRC SRQs and XRC_RECV QPs */
+	struct xd_xrcd_dom *dom;
+	unsigned int refs;	/* XRC SRQs and XRC_RECV QPs made through it */
 };
 
 /* Shared receive queue: basic, or XRC (xrcd and cq set). */
@@ -321,7 +333,8 @@ struct xd_srq *xd_srq_lookup(struct xd_ctx *ctx, uint32_t handle);
 void xd_srq_free(struct xd_srq *srq);
 
 /* xrcd.c: XRC domains */
-int xd_xrcd_open(struct xd_ctx *ctx, uint32_t *handle);
+int xd_xrcd_open(struct xd_ctx *ctx, const struct xenib_open_xrcd_req *req,
+		 uint32_t *handle);
 int xd_xrcd_close(struct xd_ctx *ctx, uint32_t handle);
 struct xd_xrcd *xd_xrcd_lookup(struct xd_ctx *ctx, uint32_t handle);
 void xd_xrcd_free(struct xd_xrcd *x);

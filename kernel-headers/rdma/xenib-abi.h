@@ -489,16 +489,32 @@ struct xenib_create_srq_req {
 };
 
 /*
- * OPEN_XRCD: a new XRC domain of this context.  Response: struct
- * xenib_handle_resp.  XRC domains are not shared between contexts (the
- * inode sharing of ibv_open_xrcd(3) stays inside one guest context).
+ * OPEN_XRCD: open an XRC domain; the response (struct xenib_handle_resp)
+ * is this context's handle for it.  Without XENIB_XRCD_KEYED: a new
+ * private domain (ibv_open_xrcd(3) with fd -1; XENIB_XRCD_CREAT must be
+ * set).  With it, (dev, ino) name the file the guest associated with the
+ * domain (ibv_open_xrcd(3) fd): every context of the same guest opening
+ * the same key gets the same domain (so an XRC_RECV QP of one process
+ * reaches the XRC SRQs of another), as ibv_open_xrcd(3) shares it between
+ * processes of one host.  Keys never reach another guest's domains.
+ * XENIB_XRCD_CREAT: create the domain if the key has none (else ENOENT);
+ * XENIB_XRCD_EXCL with CREAT: EEXIST if it has one.
  * CLOSE_XRCD takes a struct xenib_handle_req; EBUSY while an XRC SRQ or
- * XRC_RECV QP uses the domain.
+ * XRC_RECV QP of this context uses the handle.  A domain lives until the
+ * last context closes it.
  */
+enum {
+	XENIB_XRCD_KEYED	= 1,
+	XENIB_XRCD_CREAT	= 2,	/* O_CREAT */
+	XENIB_XRCD_EXCL		= 4,	/* O_EXCL */
+};
+
 struct xenib_open_xrcd_req {
 	struct xenib_ctrl_hdr hdr;
-	__u32 flags;		/* 0 */
+	__u32 flags;		/* XENIB_XRCD_* */
 	__u32 reserved;		/* 0 */
+	__u64 dev;		/* KEYED: st_dev of the file, else 0 */
+	__u64 ino;		/* KEYED: st_ino of the file, else 0 */
 };
 
 /*

@@ -8,8 +8,10 @@
  * XRC_RECV QP of its XRC domain that an XRC send naming its number reaches.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "xenib.h"
 
@@ -191,11 +193,10 @@ int xenib_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr,
 /* XRC                                                                 */
 
 /*
- * XRC domains live in the backend, one per OPEN_XRCD, private to this
- * context: the file named by attr->fd only says which domain the caller
- * means across processes, which a context-private domain cannot share.
- * Every XRC object of one process uses its own domains, which is all
- * XRC needs inside one process (senders only name SRQ and QP numbers).
+ * XRC domains live in the backend.  With a file (attr->fd != -1) the
+ * domain is keyed by the file's device and inode: every process of this
+ * guest opening the same file shares it (ibv_open_xrcd(3)); with fd -1 it
+ * is a new private domain (O_CREAT required).
  */
 struct ibv_xrcd *xenib_open_xrcd(struct ibv_context *ibctx,
 				 struct ibv_xrcd_init_attr *attr)
@@ -203,7 +204,9 @@ struct ibv_xrcd *xenib_open_xrcd(struct ibv_context *ibctx,
 	struct xenib_context *ctx = to_xctx(ibctx);
 	struct xenib_open_xrcd_req req;
 	struct xenib_handle_resp resp;
+	int fd = -1, oflags = 0;
 	struct xenib_xrcd *x;
+	struct stat st;
 	int err;
 
 	if (attr->comp_mask & ~(uint32_t)(IBV_XRCD_INIT_ATTR_FD |
@@ -213,12 +216,31 @@ struct ibv_xrcd *xenib_open_xrcd(struct ibv_context *ibctx,
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
+	if (attr->comp_mask & IBV_XRCD_INIT_ATTR_FD)
+		fd = attr->fd;
+	if (attr->comp_mask & IBV_XRCD_INIT_ATTR_OFLAGS)
+		oflags = attr->oflags;
+	if (oflags & ~(O_CREAT | O_EXCL)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(&req, 0, sizeof(req));
+	if (oflags & O_CREAT)
+		req.flags |= XENIB_XRCD_CREAT;
+	if (oflags & O_EXCL)
+		req.flags |= XENIB_XRCD_EXCL;
+	if (fd != -1) {
+		if (fstat(fd, &st))
+			return NULL;	/* errno from fstat */
+		req.flags |= XENIB_XRCD_KEYED;
+		req.dev = st.st_dev;
+		req.ino = st.st_ino;
+	}
 	x = calloc(1, sizeof(*x));
 	if (!x) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(&req, 0, sizeof(req));
 	err = xenib_cmd(ctx, XENIB_CMD_OPEN_XRCD, &req, sizeof(req), -1,
 			&resp, sizeof(resp));
 	if (err) {
