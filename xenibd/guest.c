@@ -107,7 +107,7 @@ void xd_guest_device(const struct xd_guest *g, struct xenib_device_info *d)
 	d->max_srq_sge = XENIB_MAX_SGE;
 	d->device_cap_flags = IBV_DEVICE_RC_RNR_NAK_GEN |
 			      IBV_DEVICE_PORT_ACTIVE_EVENT |
-			      IBV_DEVICE_SYS_IMAGE_GUID;
+			      IBV_DEVICE_SYS_IMAGE_GUID | IBV_DEVICE_XRC;
 	d->phys_port_cnt = 1;
 	strcpy(d->fw_ver, "xenib-1");
 }
