@@ -41,7 +41,7 @@ pair ibv_srq_pingpong "4 QPs, 64 KiB, rx depth 8" -q 4 -r 8 -s 65536 -c -n 100
 # clients the server sends to a client's XRC SRQ through another client's
 # XRC_RECV QP, which works because the clients share the XRC domain of
 # /tmp/xrc_domain: as on one host, they run in one guest (XENIB_EMU_GUEST).
-# The binary has no data check; tests/unit/test_backend.c checks XRC data.
+# The binary has no data check; tests/ext/test_xrc.c checks XRC data.
 xsrq() {
 	local ncli=$1 desc=$2 srv pids=() i rc ok=0 lg
 	shift 2
@@ -80,6 +80,12 @@ xsrq() {
 	fi
 	verdict "xsrq_pingpong $desc (-c $ncli $*)" $ok
 }
+
+# XRC verbs, data checked, wrong-domain SRQ, EBUSY (tests/ext/test_xrc.c).
+timeout -k 5 60 "$B/bin/test_xrc" >"$T_TMP/xrc.log" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && sed 's/^/      /' "$T_TMP/xrc.log"
+verdict "test_xrc (exit $rc: $(tail -n 1 "$T_TMP/xrc.log"))" "$rc"
 
 xsrq 1 "one client" -n 200 -s 64
 xsrq 1 "4 KiB, events" -e -n 100 -s 4096
