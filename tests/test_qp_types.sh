@@ -135,9 +135,9 @@ perf ib_send_lat -c UC -n 1000
 perf ib_write_lat -c UC -n 1000
 perf ib_send_bw -c RC --use-srq -n 1000
 
-wait_stats 10 contexts=0 pds=0 mrs=0 mr_bytes=0 cqs=0 qps=0 srqs=0 ahs=0 \
+wait_stats 10 contexts=0 pds=0 mrs=0 mr_bytes=0 cqs=0 qps=0 srqs=0 ahs=0 xrcds=0 \
 	regions=0 notifiers=0
-verdict "xenibctl stats all zero (srqs, ahs included) after the runs" $?
+verdict "xenibctl stats all zero (srqs, ahs, xrcds included) after the runs" $?
 xenibd_alive
 verdict "xenibd still running" $?
 stop_xenibd
