@@ -1088,6 +1088,49 @@ static void test_xrc(struct side *a, struct side *b, struct side *c)
 	CHECK(xd_xrcd_close(a->ctx, x1) == ENOENT,
 	      "another guest's XRC domain handle: ENOENT");
 
+	/* Hostile field combinations. */
+	{
+		struct xenib_create_qp_req r = { 0 };
+		struct xenib_create_srq_req sr = { 0 };
+		uint32_t qpn;
+
+		r.qp_type = IBV_QPT_XRC_RECV;
+		r.pd = b->pd;	/* XRC_RECV has no PD of its own */
+		r.send_cq = r.recv_cq = r.srq = XENIB_INVALID_HANDLE;
+		r.xrcd = x1;
+		CHECK(xd_qp_create(b->ctx, &r, &qpn) == EINVAL,
+		      "XRC_RECV with a PD: EINVAL");
+		r.pd = XENIB_INVALID_HANDLE;
+		r.max_send_sge = 1;
+		CHECK(xd_qp_create(b->ctx, &r, &qpn) == EINVAL,
+		      "XRC_RECV with send capabilities: EINVAL");
+		r.max_send_sge = 0;
+		r.xrcd = 0xdead;
+		CHECK(xd_qp_create(b->ctx, &r, &qpn) == ENOENT,
+		      "XRC_RECV with an unknown domain: ENOENT");
+		r.qp_type = IBV_QPT_XRC_SEND;
+		r.pd = b->pd;
+		r.send_cq = r.recv_cq = b->cq;
+		r.xrcd = 0;
+		CHECK(xd_qp_create(b->ctx, &r, &qpn) == EINVAL,
+		      "XRC_SEND with a receive CQ: EINVAL");
+		r.qp_type = IBV_QPT_RC;
+		r.xrcd = x1;
+		CHECK(xd_qp_create(b->ctx, &r, &qpn) == EINVAL,
+		      "RC QP naming an XRC domain: EINVAL");
+		sr.pd = b->pd;
+		sr.srq_type = IBV_SRQT_XRC;
+		sr.max_sge = 1;
+		sr.xrcd = x1;
+		sr.cq = a->cq;	/* another guest's CQ */
+		sr.ring = (struct xenib_ring_desc){ 0, ENTRIES, 0, 64, 0 };
+		CHECK(xd_srq_create(b->ctx, &sr, &h) == ENOENT,
+		      "XRC SRQ on another guest's CQ: ENOENT");
+		sr.srq_type = IBV_SRQT_BASIC;
+		sr.cq = b->cq;
+		CHECK(xd_srq_create(b->ctx, &sr, &h) == EINVAL,
+		      "basic SRQ naming an XRC domain and CQ: EINVAL");
+	}
 	CHECK(!xrc_srq(b, &m1, x1, &srq1), "XRC SRQ in the keyed domain");
 	CHECK(!xrc_srq(b, &m2, x2, &srq2), "XRC SRQ in the private domain");
 	CHECK(xrc_recv_qp(b, xc, &bad) == ENOENT,
