@@ -143,7 +143,7 @@ int main(void)
 	struct ibv_sge sge;
 	struct ibv_wc wc;
 	char path[] = "/tmp/xenib-xrc-XXXXXX";
-	uint32_t srqn, srqn2;
+	uint32_t srqn = 0, srqn2 = 0;
 	int fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
