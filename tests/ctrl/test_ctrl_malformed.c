@@ -573,6 +573,7 @@ static void cases_bad_handles(struct conn *a)
 		{ XENIB_CMD_DEREG_MR, "DEREG_MR" },
 		{ XENIB_CMD_UNMAP_REGION, "UNMAP_REGION" },
 		{ XENIB_CMD_UNBIND_NOTIFY, "UNBIND_NOTIFY" },
+		{ XENIB_CMD_CLOSE_XRCD, "CLOSE_XRCD" },
 	};
 	static const uint32_t handles[] = { BOGUS, XENIB_INVALID_HANDLE };
 	struct xenib_handle_req req;
@@ -621,6 +622,41 @@ static void cases_bad_handles(struct conn *a)
 	req.handle = pd;
 	refused(a, "DEALLOC_PD twice (second time)", &req, sizeof(req), -1,
 		ANY_ERR, 0);
+}
+
+/* OPEN_XRCD: flags, reserved, key without KEYED, size. */
+static void cases_open_xrcd(struct conn *a)
+{
+	static const struct {
+		uint32_t flags, reserved;
+		uint64_t dev;
+		const char *name;
+	} bad[] = {
+		{ 0, 0, 0, "OPEN_XRCD private without CREAT" },
+		{ 0x80 | XENIB_XRCD_CREAT, 0, 0, "OPEN_XRCD unknown flag 0x80" },
+		{ XENIB_XRCD_CREAT, 1, 0, "OPEN_XRCD reserved != 0" },
+		{ XENIB_XRCD_CREAT, 0, 5, "OPEN_XRCD private with a key" },
+		{ XENIB_XRCD_KEYED | XENIB_XRCD_EXCL, 0, 5,
+		  "OPEN_XRCD EXCL without CREAT" },
+	};
+	struct xenib_open_xrcd_req req;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (get_ctx(a))
+			return;
+		memset(&req, 0, sizeof(req));
+		hdr_init(&req, XENIB_CMD_OPEN_XRCD, sizeof(req));
+		req.flags = bad[i].flags;
+		req.reserved = bad[i].reserved;
+		req.dev = bad[i].dev;
+		refused(a, bad[i].name, &req, sizeof(req), -1, EINVAL, 0);
+	}
+	if (!get_ctx(a)) {
+		memset(&req, 0, sizeof(req));
+		hdr_init(&req, XENIB_CMD_OPEN_XRCD, 16);
+		refused(a, "OPEN_XRCD header only", &req, 16, -1, EINVAL, 0);
+	}
 }
 
 static void cases_map_region(struct conn *a)
@@ -1029,6 +1065,7 @@ int main(int argc, char **argv)
 	}
 	cases_framing(&a);
 	cases_bad_handles(&a);
+	cases_open_xrcd(&a);
 	cases_map_region(&a);
 	cases_bind_notify(&a);
 	cases_reg_mr(&a);
