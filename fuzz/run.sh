@@ -6,20 +6,24 @@
 # $FUZZ_OUT/<harness>/ (add it to fuzz/corpus/<harness>/ once fixed).
 #
 # Usage: fuzz/run.sh [SECONDS per harness, default 60] [HARNESS...]
-# Environment: FUZZ_BUILD (build dir), FUZZ_OUT (artifacts, logs), JOBS.
+# Environment: FUZZ_BUILD (build dir, default build-fuzz/, rebuilt each run),
+# FUZZ_OUT (artifacts, logs), JOBS.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
 shift $(($# > 0 ? 1 : 0))
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_ctrl fuzz_wqe fuzz_handshake)
-build=${FUZZ_BUILD:-/tmp/xenib-fuzz-build}
+# A fresh build in the source tree: a build directory shared between
+# checkouts would hold another tree's CMake cache.
+build=${FUZZ_BUILD:-$src/build-fuzz}
 out=${FUZZ_OUT:-/tmp/xenib-fuzz-out}
 
 command -v clang >/dev/null || {
 	echo "fuzz/run.sh: clang not found (apt-get install clang libclang-rt-14-dev)" >&2
 	exit 77
 }
+rm -rf "$build"
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DXENIB_FUZZ=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
 cmake --build "$build" -j"${JOBS:-2}" --target "${harnesses[@]}" >/dev/null ||
