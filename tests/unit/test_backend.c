@@ -17,19 +17,7 @@
 #include "util/xenib_ring.h"
 #include "xenibd/xenibd.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (cond) {                                                \
-			passed++;                                          \
-		} else {                                                   \
-			failed++;                                          \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);        \
-			printf(__VA_ARGS__);                               \
-			printf("\n");                                      \
-		}                                                          \
-	} while (0)
+#include "tests/common/check.h"
 
 #define ENTRIES 8
 #define BUF_SIZE 8192
