@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(
 	build-essential cmake pkg-config	# toolchain
 	libibverbs-dev				# <infiniband/verbs.h> we build against
+	libxen-dev				# Xen hypervisor layer: gnttab, evtchn, xenstore, xenctrl
 	libnl-3-dev libnl-route-3-dev
 	ibverbs-utils perftest			# Debian's unmodified clients (tests, demo)
 	ibverbs-providers librdmacm1		# libmlx5/libefa/librdmacm: ABI load checks

@@ -13,6 +13,7 @@
 
 #include "xenibd/xenibd.h"
 #include "xenibd/loop.h"
+#include "xenibd/xen.h"
 
 int xd_admin_listen(const char *dir)
 {
@@ -103,9 +104,27 @@ static int fmt_guests(char *buf, size_t len)
 	return n;
 }
 
+/* attach NAME / detach NAME (Xen). */
+static int attach_detach(char *buf, size_t len, const char *cmd)
+{
+	bool attach = !strncmp(cmd, "attach ", 7);
+	const char *name = cmd + 7;
+	int err;
+
+	err = attach ? xd_xen_attach(name) : xd_xen_detach(name);
+	if (err == EOPNOTSUPP)
+		return snprintf(buf, len, "error not serving Xen domains\n");
+	if (err)
+		return snprintf(buf, len, "error %s %s: %s\n",
+				attach ? "attach" : "detach", name,
+				strerror(err));
+	xd_log("admin: %s %s", attach ? "attach" : "detach", name);
+	return snprintf(buf, len, "ok\n");
+}
+
 void xd_admin_readable(int fd)
 {
-	char cmd[64], out[8192];
+	char cmd[128], out[8192];
 	ssize_t n;
 	int len;
 
@@ -135,6 +154,12 @@ void xd_admin_readable(int fd)
 		len = fmt_guests(out, sizeof(out));
 	else if (!strcmp(cmd, "link-flap"))
 		len = link_flap(out, sizeof(out));
+	else if (!strncmp(cmd, "attach ", 7) || !strncmp(cmd, "detach ", 7))
+		len = attach_detach(out, sizeof(out), cmd);
+	else if (!strcmp(cmd, "domains"))
+		len = xd.xen ? xd_xen_fmt_domains(out, sizeof(out)) :
+			       snprintf(out, sizeof(out),
+					"error not serving Xen domains\n");
 	else
 		len = snprintf(out, sizeof(out), "error unknown command\n");
 	if (len > (int)sizeof(out))

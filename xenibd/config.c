@@ -15,13 +15,17 @@
 struct conf_key {
 	const char *name;
 	size_t off;		/* in struct xd_config */
-	enum { K_UINT, K_U64, K_BOOL, K_STR } type;
+	enum { K_UINT, K_U64, K_BOOL, K_STR, K_HV } type;
 };
 
 #define UINT_KEY(n, f) { n, offsetof(struct xd_config, f), K_UINT }
 #define U64_KEY(n, f) { n, offsetof(struct xd_config, f), K_U64 }
 
 static const struct conf_key keys[] = {
+	{ "hypervisor", offsetof(struct xd_config, hv_mode), K_HV },
+	{ "domains", offsetof(struct xd_config, domains), K_STR },
+	UINT_KEY("limit.contexts", max_ctx),
+	UINT_KEY("resume_timeout", resume_timeout),
 	{ "run_dir", offsetof(struct xd_config, dir), K_STR },
 	{ "device", offsetof(struct xd_config, devname), K_STR },
 	{ "verbose", offsetof(struct xd_config, verbose), K_BOOL },
@@ -43,6 +47,9 @@ static const struct conf_key keys[] = {
 void xd_config_defaults(struct xd_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->hv_mode = XD_HV_AUTO;
+	c->max_ctx = 64;
+	c->resume_timeout = 300;
 	c->devname = "xenib0";
 	c->spin_us = 50;
 	c->spin_adaptive = true;
@@ -79,6 +86,16 @@ static int set_key(struct xd_config *c, const struct conf_key *k,
 	void *p = (char *)c + k->off;
 
 	switch (k->type) {
+	case K_HV:
+		if (!strcmp(val, "auto"))
+			*(enum xd_hv_mode *)p = XD_HV_AUTO;
+		else if (!strcmp(val, "xen"))
+			*(enum xd_hv_mode *)p = XD_HV_XEN;
+		else if (!strcmp(val, "emulated"))
+			*(enum xd_hv_mode *)p = XD_HV_EMULATED;
+		else
+			return EINVAL;
+		return 0;
 	case K_STR:
 		*(const char **)p = strdup(val);
 		return *(const char **)p ? 0 : ENOMEM;

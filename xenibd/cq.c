@@ -105,7 +105,7 @@ static void cq_maybe_event(struct xd_cq *cq, bool solicited)
 	/* Guest consumes events; we are the only writer of the counter. */
 	xr_store_release(&cq->ring.hdr->events, ++cq->events);
 	if (cq->notify)
-		hv_notify_signal(cq->notify->fd);
+		xd_notify_signal(cq->notify);
 }
 
 bool xd_cq_push(struct xd_cq *cq, const struct xenib_cqe *cqe, bool solicited)

@@ -13,6 +13,7 @@
 #include "util/hv.h"
 #include "util/xenib_ring.h"
 #include "xenibd/xenibd.h"
+#include "xenibd/xen.h"
 
 union xd_resp {
 	struct xenib_ctrl_hdr hdr;
@@ -42,7 +43,13 @@ static int cmd_hello(struct xd_ctx *ctx, const void *req, size_t len, int *fd,
 
 	if (h->abi_version != XENIB_ABI_VERSION)
 		return EPROTONOSUPPORT;
-	memcpy(name, h->guest_name, sizeof(name));
+	/* Xen: the guest is the domain, whatever the message says. */
+	if (ctx->xen && ctx->xen->dom)
+		strcpy(name, ctx->xen->dom->name);
+	else if (ctx->xen)
+		strcpy(name, "xen-test");
+	else
+		memcpy(name, h->guest_name, sizeof(name));
 	name[sizeof(name) - 1] = 0;
 	if (!name[0])
 		return EINVAL;
@@ -64,8 +71,12 @@ static int cmd_map_region(struct xd_ctx *ctx, const void *req, size_t len,
 	const struct xenib_map_region_req *r = req;
 	int err;
 
-	err = xd_region_map(ctx, *fd, r->offset, r->npages, r->flags,
-			    &resp->handle.handle);
+	if (ctx->xen)
+		err = xd_region_map_grants(ctx, r->ref, r->offset, r->npages,
+					   r->flags, &resp->handle.handle);
+	else
+		err = xd_region_map(ctx, *fd, r->offset, r->npages, r->flags,
+				    &resp->handle.handle);
 	if (!err)
 		*fd = -1;	/* the region owns it now */
 	*resp_len = sizeof(resp->handle);
@@ -78,7 +89,11 @@ static int cmd_bind_notify(struct xd_ctx *ctx, const void *req, size_t len,
 	const struct xenib_bind_notify_req *r = req;
 	int err;
 
-	err = xd_notify_bind(ctx, *fd, r->kind, &resp->handle.handle);
+	if (ctx->xen)
+		err = xd_notify_bind_port(ctx, r->port, r->kind,
+					  &resp->handle.handle);
+	else
+		err = xd_notify_bind(ctx, *fd, r->kind, &resp->handle.handle);
 	if (!err)
 		*fd = -1;
 	*resp_len = sizeof(resp->handle);
@@ -308,7 +323,7 @@ void xd_ctrl_handle(struct xd_ctx *ctx, void *msg, ssize_t len, int fd)
 	resp.hdr.seq = h->seq;
 	resp.hdr.status = err;
 	resp.hdr.length = resp_len;
-	err = hv_msg_send(ctx->sock, &resp, resp_len, -1);
+	err = xd_ctx_reply(ctx, &resp, resp_len);
 	if (err) {
 		/* One request, one response: a guest that does not read is broken. */
 		xd_ctx_log(ctx, "cannot answer (%s); closing its context",

@@ -10,6 +10,7 @@
 #include "util/xenib_ring.h"
 #include "xenibd/xenibd.h"
 #include "xenibd/loop.h"
+#include "xenibd/xen.h"
 
 void xd_ctx_accept(void)
 {
@@ -82,12 +83,23 @@ void xd_ctx_destroy(struct xd_ctx *ctx)
 	if (ctx->log_dropped)
 		xd_log("context of pid %d closed; %u more messages suppressed",
 		       (int)ctx->pid, ctx->log_dropped);
-	xd_loop_unwatch(ctx->sock);
-	close(ctx->sock);
+	if (ctx->xen)
+		xd_xen_ctx_release(ctx);
+	if (ctx->sock >= 0) {
+		xd_loop_unwatch(ctx->sock);
+		close(ctx->sock);
+	}
 	list_del(&ctx->link);
 	xd_guest_put(ctx->guest);
 	xd.stats.contexts--;
 	free(ctx);
+}
+
+int xd_ctx_reply(struct xd_ctx *ctx, const void *resp, size_t len)
+{
+	if (ctx->xen)
+		return xd_xen_reply(ctx, resp, len);
+	return hv_msg_send(ctx->sock, resp, len, -1);
 }
 
 void xd_ctx_post_async(struct xd_ctx *ctx, uint32_t type, uint32_t handle)
@@ -109,5 +121,5 @@ void xd_ctx_post_async(struct xd_ctx *ctx, uint32_t type, uint32_t handle)
 	/* We produce async events: publish the entry. */
 	xr_store_release(&p->async_prod, ++ctx->async_prod);
 	if (ctx->async)
-		hv_notify_signal(ctx->async->fd);
+		xd_notify_signal(ctx->async);
 }

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "xenibd/xenibd.h"
+#include "xenibd/xen.h"
 
 uint64_t xd_now_ns(void)
 {
@@ -52,8 +53,13 @@ void xd_ctx_log(struct xd_ctx *ctx, const char *fmt, ...)
 	char prefix[128];
 	va_list ap;
 
-	snprintf(prefix, sizeof(prefix), "guest %s (pid %d): ",
-		 ctx->guest ? ctx->guest->name : "?", (int)ctx->pid);
+	if (ctx->xen)
+		snprintf(prefix, sizeof(prefix), "guest %s (domain %u ctx %u): ",
+			 ctx->guest ? ctx->guest->name : "?", ctx->xen->domid,
+			 ctx->xen->k);
+	else
+		snprintf(prefix, sizeof(prefix), "guest %s (pid %d): ",
+			 ctx->guest ? ctx->guest->name : "?", (int)ctx->pid);
 	if (now - ctx->log_window_ns >= 1000000000ull) {
 		if (ctx->log_dropped)
 			xd_log("%s%u more messages suppressed", prefix,

@@ -10,6 +10,8 @@ enum xd_ev_type {
 	XD_EV_ADMIN,		/* admin socket: new xenibctl client */
 	XD_EV_ADMIN_CONN,	/* an xenibctl client */
 	XD_EV_SIGNAL,		/* signalfd */
+	XD_EV_EVTCHN,		/* Xen: the event-channel device (all ports) */
+	XD_EV_XENSTORE,		/* Xen: xenstore watches */
 };
 
 /* epoll data: type in the top byte, pointer below. */

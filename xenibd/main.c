@@ -24,6 +24,7 @@
 #include "util/xenib_ring.h"
 #include "xenibd/xenibd.h"
 #include "xenibd/loop.h"
+#include "xenibd/xen.h"
 
 static bool stopping;
 static int sig_fd = -1;
@@ -51,6 +52,12 @@ static void handle_event(const struct epoll_event *ev)
 		break;
 	case XD_EV_SIGNAL:
 		stopping = true;
+		break;
+	case XD_EV_EVTCHN:
+		xd_xen_evtchn_readable();
+		break;
+	case XD_EV_XENSTORE:
+		xd_xen_xs_readable();
 		break;
 	default:
 		break;
@@ -173,8 +180,10 @@ static void main_loop(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xenibd [-c CONF] [-d DIR] [-n DEVICE] [-f] [-v] [-s SPIN_US]\n"
+		"usage: xenibd [-c CONF] [-d DIR] [-n DEVICE] [-x NAME]... [-f] [-v] [-s SPIN_US]\n"
 		"  -c CONF    configuration file (default " XENIBD_CONF " if present)\n"
+		"  -x NAME    Xen: serve the domain called NAME (repeatable; implies\n"
+		"             hypervisor = xen)\n"
 		"  -d DIR     run directory (default %s)\n"
 		"  -n DEVICE  device name (default xenib0)\n"
 		"  -f         stay in the foreground (logs on stderr)\n"
@@ -184,7 +193,57 @@ static void usage(FILE *f)
 		XENIB_RUN_DIR);
 }
 
-static int setup(void)
+/* "domains = a b c": names separated by blanks or commas. */
+static int want_domains(const char *list)
+{
+	char *copy, *tok, *save = NULL;
+	int err = 0;
+
+	if (!list)
+		return 0;
+	copy = strdup(list);
+	if (!copy)
+		return ENOMEM;
+	for (tok = strtok_r(copy, " \t,", &save); tok && !err;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		err = xd_xen_want(tok);
+		if (err)
+			xd_log("bad domain name '%s'", tok);
+	}
+	free(copy);
+	return err;
+}
+
+/*
+ * After daemon(): libxenstore reads watches in a thread of its own, which
+ * would not survive the fork.
+ */
+static int xen_setup(void)
+{
+	int err = want_domains(xd.cfg.domains);
+
+	if (!err)
+		err = xd_xen_init();
+	if (err)
+		xd_log("cannot use Xen: %s", strerror(err));
+	return err;
+}
+
+static bool use_xen(bool names_on_cmdline)
+{
+	if (names_on_cmdline)
+		return true;
+	switch (xd.cfg.hv_mode) {
+	case XD_HV_XEN:
+		return true;
+	case XD_HV_EMULATED:
+		return false;
+	default:
+		return hvx_is_dom0();
+	}
+}
+
+static int setup(bool xen)
 {
 	sigset_t mask;
 	int err;
@@ -215,6 +274,8 @@ static int setup(void)
 	err = xd_loop_watch(xd.admin_fd, XD_EV_ADMIN, NULL);
 	if (err)
 		return err;
+	if (xen)
+		return 0;	/* xen_setup(), after daemon() */
 	/* Listen last: the socket's existence means "ready". */
 	xd.listen_fd = hv_emu_listen(xd.cfg.dir, xd.cfg.devname);
 	if (xd.listen_fd < 0)
@@ -224,11 +285,15 @@ static int setup(void)
 
 static void teardown(void)
 {
+	bool xen = xd.xen;
 	char path[512];
 
 	while (!list_empty(&xd.ctxs))
 		xd_ctx_destroy(list_entry(xd.ctxs.next, struct xd_ctx, link));
-	if (!hv_emu_sock_path(path, sizeof(path), xd.cfg.dir, xd.cfg.devname))
+	xd_xen_fini();
+	/* Xen mode has no guest socket; never remove another daemon's. */
+	if (!xen &&
+	    !hv_emu_sock_path(path, sizeof(path), xd.cfg.dir, xd.cfg.devname))
 		unlink(path);
 	snprintf(path, sizeof(path), "%s/xenibd.ctl", xd.cfg.dir);
 	unlink(path);
@@ -236,7 +301,7 @@ static void teardown(void)
 
 int main(int argc, char **argv)
 {
-	bool foreground = false;
+	bool foreground = false, xnames = false, xen;
 	int opt, err;
 
 	const char *conf = NULL;
@@ -253,10 +318,17 @@ int main(int argc, char **argv)
 		xd_log("cannot use configuration %s", conf);
 		return 1;
 	}
-	while ((opt = getopt(argc, argv, "c:d:n:fvs:Sh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:d:n:x:fvs:Sh")) != -1) {
 		switch (opt) {
 		case 'c':
 			break;	/* read above */
+		case 'x':
+			if (xd_xen_want(optarg)) {
+				xd_log("bad domain name '%s'", optarg);
+				return 2;
+			}
+			xnames = true;
+			break;
 		case 'd':
 			xd.cfg.dir = optarg;
 			break;
@@ -283,7 +355,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	err = setup();
+	xen = use_xen(xnames);
+	err = setup(xen);
 	if (err) {
 		xd_log("cannot start in %s: %s", xd.cfg.dir, strerror(err));
 		return 1;
@@ -292,8 +365,15 @@ int main(int argc, char **argv)
 		xd_log("cannot daemonize: %s", strerror(errno));
 		return 1;
 	}
-	xd_log("serving %s in %s (emulated hypervisor)", xd.cfg.devname,
-	       xd.cfg.dir);
+	if (xen && xen_setup()) {
+		teardown();
+		return 1;
+	}
+	if (xen)
+		xd_log("serving Xen domains (admin socket in %s)", xd.cfg.dir);
+	else
+		xd_log("serving %s in %s (emulated hypervisor)",
+		       xd.cfg.devname, xd.cfg.dir);
 	main_loop();
 	teardown();
 	xd_log("stopped");

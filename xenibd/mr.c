@@ -14,6 +14,7 @@
 
 #include "util/hv.h"
 #include "xenibd/xenibd.h"
+#include "xenibd/xen.h"
 
 #define XD_MR_ACCESS_MASK (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
@@ -53,12 +54,27 @@ static int mr_map_segs(struct xd_ctx *ctx, struct xd_mr *mr,
 		    s->offset >= r->len || s->length > r->len - s->offset ||
 		    s->length > mr->view_len - pos)
 			return EINVAL;
-		err = hv_backend_map_fixed(mr->view + pos, r->fd,
-					   r->fd_offset + s->offset, s->length);
+		if (r->grefs) {
+			struct hvx_gmap gm;
+
+			if (r->unmapped)
+				return EBUSY;	/* frozen, not yet resumed */
+			err = xd_hv->map(r->domid,
+					 r->grefs + s->offset / XENIB_PAGE_SIZE,
+					 s->length / XENIB_PAGE_SIZE,
+					 mr->view + pos, true, &gm);
+		} else {
+			err = hv_backend_map_fixed(mr->view + pos, r->fd,
+						   r->fd_offset + s->offset,
+						   s->length);
+		}
 		if (err)
 			return err;
 		r->refs++;
-		mr->regions[mr->nregions++] = r;
+		mr->segs[mr->nsegs++] = (struct xd_mr_seg){
+			.r = r, .offset = s->offset, .length = s->length,
+			.pos = pos,
+		};
 		pos += s->length;
 	}
 	return pos == mr->view_len ? 0 : EINVAL;
@@ -68,8 +84,18 @@ void xd_mr_free(struct xd_mr *mr)
 {
 	uint32_t i;
 
-	for (i = 0; i < mr->nregions; i++)
-		mr->regions[i]->refs--;
+	for (i = 0; i < mr->nsegs; i++) {
+		struct xd_mr_seg *sg = &mr->segs[i];
+
+		if (sg->r->grefs && !sg->r->unmapped) {
+			struct hvx_gmap gm = {
+				.va = mr->view + sg->pos, .len = sg->length,
+			};
+
+			xd_hv->unmap(&gm, true);
+		}
+		sg->r->refs--;
+	}
 	if (mr->view)
 		munmap(mr->view, mr->view_len);
 	if (mr->h.id) {
@@ -81,7 +107,7 @@ void xd_mr_free(struct xd_mr *mr)
 		xd.stats.mrs--;
 		xd.stats.mr_bytes -= mr->length;
 	}
-	free(mr->regions);
+	free(mr->segs);
 	free(mr);
 }
 
@@ -108,8 +134,8 @@ int xd_mr_reg(struct xd_ctx *ctx, const struct xenib_reg_mr_req *req,
 	mr = calloc(1, sizeof(*mr));
 	if (!mr)
 		return ENOMEM;
-	mr->regions = calloc(req->nsegs, sizeof(*mr->regions));
-	if (!mr->regions) {
+	mr->segs = calloc(req->nsegs, sizeof(*mr->segs));
+	if (!mr->segs) {
 		free(mr);
 		return ENOMEM;
 	}
@@ -125,7 +151,7 @@ int xd_mr_reg(struct xd_ctx *ctx, const struct xenib_reg_mr_req *req,
 	view = mmap(NULL, mr->view_len, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (view == MAP_FAILED) {
-		free(mr->regions);
+		free(mr->segs);
 		free(mr);
 		return ENOMEM;
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* xenibctl: ask a running xenibd for its accounting. */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenibctl [-d DIR] stats|guests|link-flap\n"
+	fprintf(f, "usage: xenibctl [-d DIR] stats|guests|link-flap|domains\n"
+		   "       xenibctl [-d DIR] attach|detach NAME\n"
 		   "  -d DIR  xenibd's run directory (default $XENIB_EMU_DIR or %s)\n",
 		XENIB_RUN_DIR);
 }
@@ -22,8 +24,9 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *dir = hv_emu_dir();
-	char buf[4096];
+	char buf[4096], cmd[128];
 	ssize_t n;
+	bool failed = false;
 	int opt, fd;
 
 	while ((opt = getopt(argc, argv, "d:h")) != -1) {
@@ -34,9 +37,21 @@ int main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (optind != argc - 1 || (strcmp(argv[optind], "stats") &&
-				    strcmp(argv[optind], "guests") &&
-				    strcmp(argv[optind], "link-flap"))) {
+	if (optind == argc - 2 && (!strcmp(argv[optind], "attach") ||
+				   !strcmp(argv[optind], "detach"))) {
+		const char *name = argv[optind + 1];
+
+		if (!*name || strlen(name) > 63 || strpbrk(name, " /\n")) {
+			fprintf(stderr, "xenibctl: bad domain name '%s'\n", name);
+			return 2;
+		}
+		snprintf(cmd, sizeof(cmd), "%s %s\n", argv[optind], name);
+	} else if (optind == argc - 1 && (!strcmp(argv[optind], "stats") ||
+					  !strcmp(argv[optind], "guests") ||
+					  !strcmp(argv[optind], "domains") ||
+					  !strcmp(argv[optind], "link-flap"))) {
+		snprintf(cmd, sizeof(cmd), "%s\n", argv[optind]);
+	} else {
 		usage(stderr);
 		return 2;
 	}
@@ -47,13 +62,15 @@ int main(int argc, char **argv)
 			sa.sun_path, strerror(errno));
 		return 1;
 	}
-	snprintf(buf, sizeof(buf), "%s\n", argv[optind]);
-	if (write(fd, buf, strlen(buf)) < 0) {
+	if (write(fd, cmd, strlen(cmd)) < 0) {
 		perror("xenibctl: write");
 		return 1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		fwrite(buf, 1, n, stdout);
+		if (!strncmp(buf, "error ", 6))
+			failed = true;
+	}
 	close(fd);
-	return n < 0 ? 1 : 0;
+	return n < 0 || failed ? 1 : 0;
 }

@@ -21,6 +21,8 @@
 #include "xenibd/handles.h"
 
 struct xd_ctx;
+struct xd_xen_ctx;
+struct xd_xdom;
 
 /* What a guest is charged for (xd.cfg.limits, quota.c). */
 enum xd_quota {
@@ -44,6 +46,10 @@ struct xd_region {
 	struct xd_ctx *ctx;
 	int fd;			/* emulation: the sealed memfd */
 	uint64_t fd_offset;
+	/* Xen: the guest's grant refs of the region's pages (npages of them) */
+	uint32_t *grefs;
+	uint32_t domid;
+	bool unmapped;		/* Xen: grants ended (frozen), VA kept reserved */
 	void *va;		/* backend mapping */
 	size_t len;
 	unsigned int refs;	/* rings and MR segments using it */
@@ -53,7 +59,8 @@ struct xd_region {
 struct xd_notify {
 	struct xd_handle h;
 	struct xd_ctx *ctx;
-	int fd;			/* backend end of the notifier pair */
+	int fd;			/* emulation: backend end of the notifier pair */
+	uint32_t port;		/* Xen: local event-channel port, 0 = none */
 	uint32_t kind;
 	unsigned int refs;	/* CQs signalling through it */
 };
@@ -74,8 +81,16 @@ struct xd_mr {
 	char *view;		/* backend view of the page span */
 	size_t view_len;
 	uint64_t view_iova;	/* iova of view[0] (iova rounded down) */
-	struct xd_region **regions;	/* referenced regions, for release */
-	uint32_t nregions;
+	struct xd_mr_seg *segs;	/* mapped segments, in view order */
+	uint32_t nsegs;
+};
+
+/* One segment of an MR view: region pages [offset, offset + length). */
+struct xd_mr_seg {
+	struct xd_region *r;
+	uint64_t offset;
+	uint64_t length;
+	size_t pos;		/* in the view */
 };
 
 /* A ring in guest memory; only the backend's own indices are trusted. */
@@ -170,7 +185,8 @@ struct xd_qp {
 };
 
 struct xd_ctx {
-	int sock;
+	int sock;		/* emulation: control socket; Xen: -1 */
+	struct xd_xen_ctx *xen;	/* Xen: mailbox channel (xen.c), else NULL */
 	pid_t pid;
 	struct xd_guest *guest;
 	bool hello;
@@ -200,7 +216,17 @@ struct xd_limits {
 	uint64_t region_bytes;	/* guest memory mapped by the backend */
 };
 
+enum xd_hv_mode {
+	XD_HV_AUTO,		/* Xen if this is a Xen dom0, else emulated */
+	XD_HV_EMULATED,
+	XD_HV_XEN,
+};
+
 struct xd_config {
+	enum xd_hv_mode hv_mode;	/* "hypervisor" */
+	const char *domains;	/* "domains": names to attach, blank separated */
+	unsigned int max_ctx;	/* Xen: contexts per guest ("limit.contexts") */
+	unsigned int resume_timeout;	/* seconds a frozen guest is kept */
 	const char *dir;
 	const char *devname;
 	bool verbose;
@@ -222,6 +248,7 @@ struct xd_state {
 	struct xd_guest *guests;	/* cfg.max_guests entries */
 	struct xd_stats stats;
 	uint64_t now_ns;
+	bool xen;			/* Xen hypervisor layer in use */
 };
 
 extern struct xd_state xd;
@@ -265,10 +292,15 @@ void xd_ctx_accept(void);
 void xd_ctx_readable(struct xd_ctx *ctx);
 void xd_ctx_destroy(struct xd_ctx *ctx);
 void xd_ctx_post_async(struct xd_ctx *ctx, uint32_t type, uint32_t handle);
+/* Answer the request being handled (control socket or Xen mailbox). */
+int xd_ctx_reply(struct xd_ctx *ctx, const void *resp, size_t len);
 
 /* region.c */
 int xd_region_map(struct xd_ctx *ctx, int fd, uint64_t offset, uint32_t npages,
 		  uint32_t flags, uint32_t *handle);
+/* Xen: ref names the directory page of the region's grant refs. */
+int xd_region_map_grants(struct xd_ctx *ctx, uint64_t ref, uint64_t offset,
+			 uint32_t npages, uint32_t flags, uint32_t *handle);
 int xd_region_unmap(struct xd_ctx *ctx, uint32_t handle);
 struct xd_region *xd_region_lookup(struct xd_ctx *ctx, uint32_t handle);
 void xd_region_free(struct xd_region *r);
@@ -278,6 +310,11 @@ void xd_ring_detach(struct xd_ring *ring);
 
 /* notify.c */
 int xd_notify_bind(struct xd_ctx *ctx, int fd, uint32_t kind, uint32_t *handle);
+/* Xen: bind the guest's unbound event-channel port. */
+int xd_notify_bind_port(struct xd_ctx *ctx, uint32_t port, uint32_t kind,
+			uint32_t *handle);
+/* Signal the guest through n (never blocks). */
+void xd_notify_signal(struct xd_notify *n);
 int xd_notify_unbind(struct xd_ctx *ctx, uint32_t handle);
 struct xd_notify *xd_notify_lookup(struct xd_ctx *ctx, uint32_t handle);
 void xd_notify_free(struct xd_notify *n);
