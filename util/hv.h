@@ -27,8 +27,21 @@ int hv_emu_sock_path(char *buf, size_t len, const char *dir,
 struct hv_shm {
 	void *va;		/* where the guest sees the pages */
 	size_t len;		/* bytes, page multiple */
-	int fd;			/* emulation: memfd backing the pages */
+	int fd;			/* emulation: memfd backing the pages, else -1 */
+	struct hv_xen_grant *xen;	/* real Xen: grant state (hv_xen.h) */
 };
+
+/*
+ * Guest-side shared-memory implementation.  NULL (the default) is the
+ * emulation; util/hv_xen_grant.c installs the grant-table one when a
+ * process connects to a device over real Xen.
+ */
+struct hv_shm_ops {
+	int (*alloc)(struct hv_shm *shm, size_t len, const char *name);
+	int (*adopt)(struct hv_shm *shm, void *addr, size_t len);
+	void (*release)(struct hv_shm *shm, int unmap);
+};
+extern const struct hv_shm_ops *hv_guest_shm_ops;
 
 /*
  * New zero-filled shareable pages. Returns 0 or errno.  Emulation: the memfd

@@ -54,11 +54,17 @@ static int shm_create(const char *name, size_t len)
 	return fd;
 }
 
+const struct hv_shm_ops *hv_guest_shm_ops;
+
 int hv_shm_alloc(struct hv_shm *shm, size_t len, const char *name)
 {
-	int fd = shm_create(name, len);
+	int fd;
 	void *va;
 
+	if (hv_guest_shm_ops)
+		return hv_guest_shm_ops->alloc(shm, len, name);
+	shm->xen = NULL;
+	fd = shm_create(name, len);
 	if (fd < 0)
 		return -fd;
 	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -173,6 +179,10 @@ int hv_shm_adopt(struct hv_shm *shm, void *addr, size_t len)
 	uintptr_t start = (uintptr_t)addr;
 	int n, i, fd, err;
 
+	if (hv_guest_shm_ops)
+		return hv_guest_shm_ops->adopt(shm, addr, len);
+	shm->xen = NULL;
+
 	if ((start | len) & 4095u || !len)
 		return EINVAL;
 	n = adopt_split(start, start + len, pc, ADOPT_MAX_PIECES);
@@ -206,6 +216,10 @@ int hv_shm_adopt(struct hv_shm *shm, void *addr, size_t len)
 
 void hv_shm_release(struct hv_shm *shm, int unmap)
 {
+	if (shm->xen && hv_guest_shm_ops) {
+		hv_guest_shm_ops->release(shm, unmap);
+		return;
+	}
 	if (unmap && shm->va)
 		munmap(shm->va, shm->len);
 	if (shm->fd >= 0)

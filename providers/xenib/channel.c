@@ -99,6 +99,8 @@ int xenib_destroy_comp_channel(struct ibv_comp_channel *channel)
 	err = xenib_cmd_handle(ctx, XENIB_CMD_UNBIND_NOTIFY, xch->notify);
 	if (err && err != EIO)	/* EIO: the backend is gone anyway */
 		return err;
+	if (ctx->xconn)
+		hv_xen_notify_forget(ctx->xconn, xch->notify);
 
 	pthread_mutex_lock(&ctx->obj_lock);
 	xenib_list_del(&xch->link);

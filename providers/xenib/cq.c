@@ -77,7 +77,7 @@ struct ibv_cq *xenib_create_cq(struct ibv_context *ibctx, int cqe,
 	cq->ring.stride = sizeof(struct xenib_cqe);
 	cq->ring.offset = 0;
 
-	err = xenib_map_region(ctx, cq->shm.fd, 0, bytes / XENIB_PAGE_SIZE, 0,
+	err = xenib_map_region(ctx, &cq->shm, bytes / XENIB_PAGE_SIZE, 0,
 			       &cq->region);
 	if (err)
 		goto err_shm;

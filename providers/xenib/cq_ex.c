@@ -255,7 +255,7 @@ int xenib_resize_cq(struct ibv_cq *ibcq, int cqe)
 	err = hv_shm_alloc(&shm, bytes, "ring-xenib-cq");
 	if (err)
 		return err;
-	err = xenib_map_region(ctx, shm.fd, 0, bytes / XENIB_PAGE_SIZE, 0,
+	err = xenib_map_region(ctx, &shm, bytes / XENIB_PAGE_SIZE, 0,
 			       &region);
 	if (err)
 		goto err_shm;

@@ -184,7 +184,7 @@ int xenib_cmd_handle(struct xenib_context *ctx, uint16_t opcode,
 			 sizeof(resp));
 }
 
-int xenib_map_region(struct xenib_context *ctx, int fd, uint64_t offset,
+int xenib_map_region(struct xenib_context *ctx, struct hv_shm *shm,
 		     uint32_t npages, uint32_t flags, uint32_t *region)
 {
 	struct xenib_map_region_req req;
@@ -194,9 +194,17 @@ int xenib_map_region(struct xenib_context *ctx, int fd, uint64_t offset,
 	memset(&req, 0, sizeof(req));
 	req.npages = npages;
 	req.flags = flags;
-	req.offset = offset;
-	err = xenib_cmd(ctx, XENIB_CMD_MAP_REGION, &req, sizeof(req), fd,
-			&resp, sizeof(resp));
+	if (ctx->xconn) {
+		/* Xen: a granted directory of the pages' grant refs. */
+		err = hv_xen_region_publish(shm, &req.ref);
+		if (err)
+			return err;
+	}
+	err = xenib_cmd(ctx, XENIB_CMD_MAP_REGION, &req, sizeof(req),
+			ctx->xconn ? -1 : shm->fd, &resp, sizeof(resp));
+	if (ctx->xconn)
+		hv_xen_region_done(ctx->xconn, shm,
+				   err ? XENIB_INVALID_HANDLE : resp.handle);
 	if (!err)
 		*region = resp.handle;
 	return err;
@@ -217,23 +225,37 @@ int xenib_notify_create(struct xenib_context *ctx, uint32_t kind,
 	struct xenib_handle_resp resp;
 	int gfd, bfd, err;
 
-	err = hv_notify_pair(&gfd, &bfd);
-	if (err)
-		return err;
 	memset(&req, 0, sizeof(req));
 	req.kind = kind;
-	err = xenib_cmd(ctx, XENIB_CMD_BIND_NOTIFY, &req, sizeof(req), bfd,
-			&resp, sizeof(resp));
+	if (ctx->xconn) {
+		/* Xen: an event channel; the relay signals bfd for us. */
+		err = hv_xen_notify_new(ctx->xconn, kind, &gfd, &bfd,
+					&req.port);
+		if (err)
+			return err;
+		err = xenib_cmd(ctx, XENIB_CMD_BIND_NOTIFY, &req, sizeof(req),
+				-1, &resp, sizeof(resp));
+		hv_xen_notify_done(ctx->xconn, req.port,
+				   err ? XENIB_INVALID_HANDLE : resp.handle);
+	} else {
+		err = hv_notify_pair(&gfd, &bfd);
+		if (err)
+			return err;
+		err = xenib_cmd(ctx, XENIB_CMD_BIND_NOTIFY, &req, sizeof(req),
+				bfd, &resp, sizeof(resp));
+	}
 	if (err) {
-		close(gfd);
-		close(bfd);
+		if (gfd >= 0)
+			close(gfd);
+		if (bfd >= 0)
+			close(bfd);
 		return err;
 	}
 	*guest_fd = gfd;
 	*handle = resp.handle;
 	if (self_fd)
 		*self_fd = bfd;
-	else
+	else if (bfd >= 0)
 		close(bfd);
 	return 0;
 }

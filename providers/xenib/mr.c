@@ -74,7 +74,7 @@ static int area_new(struct xenib_context *ctx, uintptr_t start, uintptr_t end,
 				  strerror(err));
 		return err;
 	}
-	err = xenib_map_region(ctx, area->shm.fd, 0,
+	err = xenib_map_region(ctx, &area->shm,
 			       (end - start) / XENIB_PAGE_SIZE, 0,
 			       &area->region);
 	if (err) {

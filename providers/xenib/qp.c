@@ -244,7 +244,7 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 		qp->rq.ring.hdr = (void *)((char *)qp->shm.va + sq_bytes);
 	}
 
-	err = xenib_map_region(ctx, qp->shm.fd, 0,
+	err = xenib_map_region(ctx, &qp->shm,
 			       (sq_bytes + rq_bytes) / XENIB_PAGE_SIZE, 0,
 			       &qp->region);
 	if (err)

@@ -75,7 +75,7 @@ static struct ibv_srq *srq_create(struct ibv_pd *pd,
 		goto err_free;
 	wq->ring.hdr = srq->shm.va;
 	wq->ring.offset = 0;
-	err = xenib_map_region(ctx, srq->shm.fd, 0, bytes / XENIB_PAGE_SIZE, 0,
+	err = xenib_map_region(ctx, &srq->shm, bytes / XENIB_PAGE_SIZE, 0,
 			       &srq->region);
 	if (err)
 		goto err_shm;

@@ -21,6 +21,7 @@
 
 #include "libibverbs/driver.h"
 #include "util/hv.h"
+#include "util/hv_xen.h"
 #include "util/xenib_ring.h"
 
 #ifndef container_of
@@ -129,7 +130,9 @@ struct xenib_context {
 	struct xenib_ctx_page *page;
 	uint32_t ctx_region;
 
-	int doorbell_fd;		/* our end of the guest -> backend kick */
+	struct hv_xen_conn *xconn;	/* real Xen (util/hv_xen.h), else NULL */
+	int doorbell_fd;		/* our end of the guest -> backend kick;
+					 * -1 over Xen: hv_xen_kick() */
 	uint32_t doorbell_handle;
 	int async_fd;			/* our end, == context.async_fd */
 	int async_self;			/* the backend's end, to re-signal ours */
@@ -290,8 +293,12 @@ static inline void xenib_ring_doorbell(struct xenib_context *ctx)
 	 * poster to see it claims the kick by clearing it, so posts that
 	 * follow while the backend is waking make no system call.
 	 */
-	if (xr_load_relaxed(sleeping) && xr_xchg(sleeping, 0))
-		hv_notify_signal(ctx->doorbell_fd);
+	if (xr_load_relaxed(sleeping) && xr_xchg(sleeping, 0)) {
+		if (ctx->xconn)
+			hv_xen_kick(ctx->xconn);
+		else
+			hv_notify_signal(ctx->doorbell_fd);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -322,6 +329,9 @@ int xenib_cmd(struct xenib_context *ctx, uint16_t opcode, void *req,
 int xenib_exchange(int sock, uint32_t seq, uint16_t opcode, void *req,
 		   size_t req_len, int pass_fd, void *resp, size_t resp_len);
 
+/* resume.c: the relay's quiesce hook (hv_xen_set_quiesce). */
+void xenib_quiesce(void *arg, bool on);
+
 /* HELLO on a freshly connected socket. */
 int xenib_hello(int sock, struct xenib_hello_resp *resp);
 
@@ -329,8 +339,8 @@ int xenib_hello(int sock, struct xenib_hello_resp *resp);
 int xenib_cmd_handle(struct xenib_context *ctx, uint16_t opcode,
 		     uint32_t handle);
 
-/* MAP_REGION of npages at offset of shm's fd; returns the region handle. */
-int xenib_map_region(struct xenib_context *ctx, int fd, uint64_t offset,
+/* MAP_REGION of the first npages of shm; returns the region handle. */
+int xenib_map_region(struct xenib_context *ctx, struct hv_shm *shm,
 		     uint32_t npages, uint32_t flags, uint32_t *region);
 
 

@@ -5,7 +5,9 @@
  * The provider is a "discovery provider" of our libibverbs
  * (libibverbs/driver.h): there is no kernel device in the guest, so it
  * enumerates the devices the backend offers itself.  In the emulated
- * hypervisor every <run dir>/xenib*.sock socket is one device.
+ * hypervisor every <run dir>/xenib*.sock socket is one device; over real
+ * Xen every device/xenib/N node xenibd wrote into our xenstore home is
+ * device xenibN (util/hv_xen.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,15 +53,43 @@ static char *dev_name_of(const char *file)
 	return strndup(file, len - sfx);
 }
 
+/*
+ * Control channel to device name: a socket to the emulated hypervisor's
+ * xenibd, or over Xen the provider end of a relayed mailbox (*xconn).
+ * Returns the socket or -errno.
+ */
+static int dev_connect(const char *name, struct hv_xen_conn **xconn)
+{
+	unsigned int idx;
+	char *end;
+	int sock, err;
+
+	*xconn = NULL;
+	if (!hv_xen_wanted())
+		return hv_emu_connect(name);
+	idx = (unsigned int)strtoul(name + 5, &end, 10);
+	if (strncmp(name, "xenib", 5) || end == name + 5 || *end)
+		return -ENODEV;
+	err = hv_xen_connect(idx, xconn, &sock);
+	return err ? -err : sock;
+}
+
+static void dev_close(int sock, struct hv_xen_conn *xconn)
+{
+	close(sock);
+	hv_xen_disconnect(xconn);
+}
+
 static void probe_one(const char *name, verbs_discover_add_fn add,
 		      void *cookie)
 {
 	struct timeval tv = { .tv_sec = XENIB_DISCOVER_TIMEOUT_S };
 	struct verbs_discovered_device dev;
 	struct xenib_hello_resp resp;
+	struct hv_xen_conn *xconn;
 	int sock, err;
 
-	sock = hv_emu_connect(name);
+	sock = dev_connect(name, &xconn);
 	if (sock < 0) {
 		/* A stale socket of a stopped xenibd: not a device. */
 		xenib_dbg("skipping %s: cannot connect: %s", name,
@@ -68,7 +98,7 @@ static void probe_one(const char *name, verbs_discover_add_fn add,
 	}
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	err = xenib_hello(sock, &resp);
-	close(sock);
+	dev_close(sock, xconn);
 	if (err == EPROTONOSUPPORT) {
 		xenib_err("skipping %s: xenibd speaks ABI %u, this provider ABI %u",
 			  name, resp.abi_version, XENIB_ABI_VERSION);
@@ -89,6 +119,25 @@ static void probe_one(const char *name, verbs_discover_add_fn add,
 	add(cookie, &dev);
 }
 
+/* Real Xen: the device nodes xenibd wrote into our xenstore home. */
+static int xen_discover(verbs_discover_add_fn add, void *cookie)
+{
+	unsigned int idx[16];
+	char name[16];
+	int n, i;
+
+	n = hv_xen_list_devices(idx, 16);
+	if (n < 0) {
+		xenib_dbg("xenstore: %s", strerror(-n));
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "xenib%u", idx[i]);
+		probe_one(name, add, cookie);
+	}
+	return 0;
+}
+
 static int xenib_discover(verbs_discover_add_fn add, void *cookie)
 {
 	const char *dir = hv_emu_dir();
@@ -97,6 +146,8 @@ static int xenib_discover(verbs_discover_add_fn add, void *cookie)
 	struct dirent *de;
 	DIR *d;
 
+	if (hv_xen_wanted())
+		return xen_discover(add, cookie);
 	d = opendir(dir);
 	if (!d) {
 		xenib_dbg("no run directory %s: %s", dir, strerror(errno));
@@ -141,11 +192,14 @@ static int open_channel(struct xenib_context *ctx)
 	char path[108];
 	int err;
 
-	ctx->sock = hv_emu_connect(ctx->devname);
+	ctx->sock = dev_connect(ctx->devname, &ctx->xconn);
 	if (ctx->sock < 0) {
 		err = -ctx->sock;
-		if (hv_emu_sock_path(path, sizeof(path), hv_emu_dir(),
-				     ctx->devname))
+		if (ctx->xconn || hv_xen_wanted())
+			snprintf(path, sizeof(path), "xenstore %s/%s",
+				 XENIB_XS_FRONT_DIR, ctx->devname + 5);
+		else if (hv_emu_sock_path(path, sizeof(path), hv_emu_dir(),
+					  ctx->devname))
 			snprintf(path, sizeof(path), "%s", ctx->devname);
 		xenib_err("cannot reach xenibd at %s: %s", path, strerror(err));
 		return err;
@@ -162,6 +216,8 @@ static int open_channel(struct xenib_context *ctx)
 		return err;
 	}
 	ctx->seq = 1;		/* HELLO used seq 1 */
+	if (ctx->xconn)
+		hv_xen_set_quiesce(ctx->xconn, xenib_quiesce, ctx);
 	ctx->guest_id = hello.guest_id;
 	ctx->dev_info = hello.dev;
 	return 0;
@@ -176,7 +232,7 @@ static int setup_shared(struct xenib_context *ctx)
 	if (err)
 		return err;
 	ctx->page = ctx->ctx_shm.va;
-	err = xenib_map_region(ctx, ctx->ctx_shm.fd, 0, 1,
+	err = xenib_map_region(ctx, &ctx->ctx_shm, 1,
 			       XENIB_REGION_CTX_PAGE, &ctx->ctx_region);
 	if (err)
 		return err;
@@ -201,6 +257,8 @@ static void release_context(struct xenib_context *ctx)
 	 */
 	if (ctx->sock >= 0)
 		close(ctx->sock);
+	hv_xen_disconnect(ctx->xconn);	/* no-op in the emulation */
+	ctx->xconn = NULL;
 	xenib_channel_cleanup(ctx);
 	xenib_mr_cleanup(ctx);
 	if (ctx->doorbell_fd >= 0)

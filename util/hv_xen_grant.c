@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Guest memory shared with the backend over real Xen: gntalloc grants.
+ *
+ * gntalloc (/dev/xen/gntalloc) allocates pages, grants them to one domain
+ * and lets us mmap them.  We map a grant where the memory must live: fresh
+ * rings anywhere, registered application memory and re-granted memory
+ * (after a resume) at their own addresses, copying the old contents first.
+ * Each grant is released (DEALLOC_GREF) right after mapping, so the kernel
+ * frees its pages, and ends the grants, when the last mapping goes away.
+ *
+ * Limits: gntalloc grants at most /sys/module/xen_gntalloc/parameters/limit
+ * pages per domain (1024 by default; raise it with
+ * `modprobe xen-gntalloc limit=N` or by writing that file), and the guest's
+ * grant table holds max_grant_frames * 512 entries (xl.cfg
+ * max_grant_frames).  Past either, allocation fails with ENOSPC/ENOMEM and
+ * the verb that needed the memory fails with it.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <xen/sys/gntalloc.h>
+
+#include <rdma/xenib-abi.h>
+
+#include "util/hv_xen.h"
+
+#define PAGE 4096u
+
+static int gnt_fd = -1;
+static uint32_t gnt_domid;
+
+static int gnt_alloc(uint32_t npages, bool writable, uint64_t *index,
+		     uint32_t *refs)
+{
+	struct ioctl_gntalloc_alloc_gref *op;
+	size_t sz = sizeof(*op) + (size_t)npages * sizeof(uint32_t);
+	int err = 0;
+
+	op = calloc(1, sz);
+	if (!op)
+		return ENOMEM;
+	op->domid = gnt_domid;
+	op->flags = writable ? GNTALLOC_FLAG_WRITABLE : 0;
+	op->count = npages;
+	if (ioctl(gnt_fd, IOCTL_GNTALLOC_ALLOC_GREF, op)) {
+		err = errno;
+		if (err == ENOSPC || err == ENOMEM)
+			fprintf(stderr,
+				"xenib: cannot grant %u pages to domain %u: %s "
+				"(gntalloc limit: /sys/module/xen_gntalloc/parameters/limit; "
+				"grant table: xl.cfg max_grant_frames)\n",
+				npages, gnt_domid, strerror(err));
+	} else {
+		*index = op->index;
+		memcpy(refs, op->gref_ids, (size_t)npages * sizeof(uint32_t));
+	}
+	free(op);
+	return err;
+}
+
+static void gnt_dealloc(uint64_t index, uint32_t npages)
+{
+	struct ioctl_gntalloc_dealloc_gref op = {
+		.index = index, .count = npages,
+	};
+
+	ioctl(gnt_fd, IOCTL_GNTALLOC_DEALLOC_GREF, &op);
+}
+
+static int set_unmap_notify(uint64_t index, uint32_t off, uint32_t port)
+{
+	struct ioctl_gntalloc_unmap_notify op = {
+		.index = index + off,
+		.action = UNMAP_NOTIFY_CLEAR_BYTE | UNMAP_NOTIFY_SEND_EVENT,
+		.event_channel_port = port,
+	};
+
+	return ioctl(gnt_fd, IOCTL_GNTALLOC_SET_UNMAP_NOTIFY, &op) ? errno : 0;
+}
+
+int hv_xen_grant_map(struct hv_xen_grant *g, void **va, uint32_t npages,
+		     bool copy, bool writable)
+{
+	return hv_xen_grant_map_notify(g, va, npages, copy, writable, 0, 0);
+}
+
+int hv_xen_grant_map_notify(struct hv_xen_grant *g, void **va,
+			    uint32_t npages, bool copy, bool writable,
+			    uint32_t notify_off, uint32_t notify_port)
+{
+	size_t len = (size_t)npages * PAGE;
+	int prot = PROT_READ | PROT_WRITE;
+	uint32_t *refs;
+	uint64_t index = 0;
+	void *tmp, *at;
+	int err;
+
+	if (!npages)
+		return EINVAL;
+	refs = malloc((size_t)npages * sizeof(*refs));
+	if (!refs)
+		return ENOMEM;
+	err = gnt_alloc(npages, writable, &index, refs);
+	if (err) {
+		free(refs);
+		return err;
+	}
+	tmp = mmap(NULL, len, prot, MAP_SHARED, gnt_fd, (off_t)index);
+	if (tmp == MAP_FAILED) {
+		err = errno;
+		goto fail;
+	}
+	at = tmp;
+	if (*va) {
+		if (copy)
+			memcpy(tmp, *va, len);
+		at = mmap(*va, len, prot, MAP_SHARED | MAP_FIXED, gnt_fd,
+			  (off_t)index);
+		munmap(tmp, len);
+		if (at == MAP_FAILED) {
+			err = errno;
+			goto fail;
+		}
+	}
+	/* Before the dealloc, which takes the grant out of our file. */
+	if (notify_port) {
+		err = set_unmap_notify(index, notify_off, notify_port);
+		if (err) {
+			munmap(at, len);
+			goto fail;
+		}
+	}
+	/* Pages and grants now live exactly as long as the mappings. */
+	gnt_dealloc(index, npages);
+	free(g->refs);
+	g->refs = refs;
+	g->index = index;
+	g->npages = npages;
+	g->va = at;
+	*va = at;
+	return 0;
+fail:
+	gnt_dealloc(index, npages);
+	free(refs);
+	return err;
+}
+
+void hv_xen_grant_free(struct hv_xen_grant *g)
+{
+	free(g->refs);
+	g->refs = NULL;
+	g->npages = 0;
+}
+
+int hv_xen_grant_dir(const struct hv_xen_grant *g, struct hv_xen_grant *dir,
+		     void **dir_va)
+{
+	uint32_t nlist = (g->npages + XENIB_REFS_PER_PAGE - 1) /
+			 XENIB_REFS_PER_PAGE;
+	uint32_t *page, i;
+	void *va = NULL;
+	int err;
+
+	if (nlist > XENIB_REFS_PER_PAGE)
+		return EFBIG;
+	memset(dir, 0, sizeof(*dir));
+	err = hv_xen_grant_map(dir, &va, 1 + nlist, false, false);
+	if (err)
+		return err;
+	page = va;
+	for (i = 0; i < nlist; i++)
+		page[i] = dir->refs[1 + i];
+	memcpy((char *)va + PAGE, g->refs, (size_t)g->npages * 4);
+	*dir_va = va;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* hv_shm over grants                                                  */
+
+static int shm_map(struct hv_shm *shm, void *addr, size_t len, bool copy)
+{
+	struct hv_xen_grant *g;
+	void *va = addr;
+	int err;
+
+	if (!len || len % PAGE || len / PAGE > UINT32_MAX)
+		return EINVAL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return ENOMEM;
+	g->handle = XENIB_INVALID_HANDLE;
+	g->link.next = g->link.prev = &g->link;
+	err = hv_xen_grant_map(g, &va, (uint32_t)(len / PAGE), copy, true);
+	if (err) {
+		free(g);
+		return err;
+	}
+	g->va = va;
+	shm->va = va;
+	shm->len = len;
+	shm->fd = -1;
+	shm->xen = g;
+	return 0;
+}
+
+static int shm_alloc(struct hv_shm *shm, size_t len, const char *name)
+{
+	(void)name;
+	return shm_map(shm, NULL, len, false);
+}
+
+static int shm_adopt(struct hv_shm *shm, void *addr, size_t len)
+{
+	unsigned char probe;
+
+	if ((uintptr_t)addr % PAGE)
+		return EINVAL;
+	/* Unmapped memory must fail cleanly rather than fault in the copy. */
+	for (size_t off = 0; off < len; off += PAGE)
+		if (mincore((char *)addr + off, 1, &probe) && errno == ENOMEM)
+			return EFAULT;
+	return shm_map(shm, addr, len, true);
+}
+
+static void shm_release(struct hv_shm *shm, int unmap)
+{
+	struct hv_xen_grant *g = shm->xen;
+
+	hv_xen_untrack(g);
+	/*
+	 * Adopted memory stays mapped for the application; its grant ends
+	 * when the application unmaps it.
+	 */
+	if (unmap && shm->va)
+		munmap(shm->va, shm->len);
+	hv_xen_grant_free(g);
+	free(g);
+	shm->xen = NULL;
+	shm->va = NULL;
+}
+
+static const struct hv_shm_ops grant_shm_ops = {
+	.alloc = shm_alloc,
+	.adopt = shm_adopt,
+	.release = shm_release,
+};
+
+int hv_xen_grant_init(uint32_t backend_domid)
+{
+	if (gnt_fd < 0) {
+		gnt_fd = open("/dev/xen/gntalloc", O_RDWR | O_CLOEXEC);
+		if (gnt_fd < 0)
+			return errno;
+	}
+	gnt_domid = backend_domid;
+	hv_guest_shm_ops = &grant_shm_ops;
+	return 0;
+}
