@@ -251,6 +251,22 @@ int hvx_gnt_unmap_notify(const struct hvx_gmap *gm, uint32_t off,
 	return ioctl(gnt_fd, IOCTL_GNTDEV_SET_UNMAP_NOTIFY, &n) ? errno : 0;
 }
 
+/*
+ * gntdev: a new notification replaces the old one, and action 0 is none at
+ * all (the event channel reference the old one held is dropped).
+ */
+int hvx_gnt_unmap_notify_disarm(const struct hvx_gmap *gm, uint32_t off)
+{
+	struct ioctl_gntdev_unmap_notify n = {
+		.index = gm->index + off,
+		.action = 0,
+	};
+
+	if (off >= gm->len || off >= gnt_chunk * HVX_PAGE)
+		return EINVAL;
+	return ioctl(gnt_fd, IOCTL_GNTDEV_SET_UNMAP_NOTIFY, &n) ? errno : 0;
+}
+
 /* ------------------------------------------------------------------ */
 
 int hvx_evtchn_fd(void)

@@ -73,6 +73,11 @@ void hvx_gnt_unmap(struct hvx_gmap *gm, bool keep_reserved);
  */
 int hvx_gnt_unmap_notify(const struct hvx_gmap *gm, uint32_t off,
 			 uint32_t port);
+/*
+ * Cancel that notification (before a deliberate unmap the peer must not
+ * take for our death, e.g. a freeze for its suspend).
+ */
+int hvx_gnt_unmap_notify_disarm(const struct hvx_gmap *gm, uint32_t off);
 /* Pages per gntdev request we use (module parameter "limit", capped). */
 uint32_t hvx_gnt_chunk(void);
 

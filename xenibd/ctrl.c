@@ -239,6 +239,30 @@ static int cmd_release(struct xd_ctx *ctx, const void *req, size_t len,
 	return EINVAL;
 }
 
+/* RESUME_* (xenib-abi.h): only on a context taken over, before DONE. */
+static int cmd_resume(struct xd_ctx *ctx, const void *req, size_t len,
+		      int *fd, union xd_resp *resp, size_t *resp_len)
+{
+	const struct xenib_ctrl_hdr *h = req;
+
+	switch (h->opcode) {
+	case XENIB_CMD_RESUME_REGION:
+		return xd_resume_region(ctx, req);
+	case XENIB_CMD_RESUME_NOTIFY:
+		return xd_resume_notify(ctx, req);
+	case XENIB_CMD_RESUME_DONE:
+		return xd_resume_done(ctx);
+	}
+	return EINVAL;
+}
+
+static bool is_resume(uint32_t opcode)
+{
+	return opcode == XENIB_CMD_RESUME_REGION ||
+	       opcode == XENIB_CMD_RESUME_NOTIFY ||
+	       opcode == XENIB_CMD_RESUME_DONE;
+}
+
 #define HREQ sizeof(struct xenib_handle_req)
 
 static const struct xd_cmd cmds[XENIB_CMD_MAX] = {
@@ -268,24 +292,33 @@ static const struct xd_cmd cmds[XENIB_CMD_MAX] = {
 	[XENIB_CMD_DESTROY_AH] = { "DESTROY_AH", HREQ, false, cmd_release },
 	[XENIB_CMD_OPEN_XRCD] = { "OPEN_XRCD", sizeof(struct xenib_open_xrcd_req), false, cmd_open_xrcd },
 	[XENIB_CMD_CLOSE_XRCD] = { "CLOSE_XRCD", HREQ, false, cmd_release },
+	[XENIB_CMD_RESUME_REGION] = { "RESUME_REGION", sizeof(struct xenib_resume_region_req), false, cmd_resume },
+	[XENIB_CMD_RESUME_NOTIFY] = { "RESUME_NOTIFY", sizeof(struct xenib_resume_notify_req), false, cmd_resume },
+	[XENIB_CMD_RESUME_DONE] = { "RESUME_DONE", sizeof(struct xenib_ctrl_hdr), false, cmd_resume },
 };
 
 /* Check framing, order and size; 0 or errno. */
 static int ctrl_check(struct xd_ctx *ctx, const struct xenib_ctrl_hdr *h,
 		      ssize_t len, int fd, const struct xd_cmd **cmd)
 {
+	bool resumed = ctx->xen && ctx->xen->resumed;
 	const struct xd_cmd *c;
 
 	if (len == -EMSGSIZE)
 		return EMSGSIZE;
 	if ((size_t)len < sizeof(*h))
 		return EINVAL;
-	if (h->length != (size_t)len || h->flags || h->status)
+	if (h->length != (size_t)len || h->status)
+		return EINVAL;
+	/* Bit 0: the guest's relay asks (RESUME_* on a resumed context). */
+	if (h->flags && (h->flags != 1 || !is_resume(h->opcode) || !resumed))
 		return EINVAL;
 	if (h->opcode == 0 || h->opcode >= XENIB_CMD_MAX || !cmds[h->opcode].fn)
 		return EINVAL;
 	c = &cmds[h->opcode];
 	*cmd = c;
+	if (is_resume(h->opcode) != resumed)
+		return resumed ? EBUSY : EPROTO;	/* frozen: RESUME_* only */
 	if (!ctx->hello && h->opcode != XENIB_CMD_HELLO)
 		return EPROTO;
 	if (ctx->hello && h->opcode == XENIB_CMD_HELLO)

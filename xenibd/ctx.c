@@ -108,7 +108,7 @@ void xd_ctx_post_async(struct xd_ctx *ctx, uint32_t type, uint32_t handle)
 	struct xenib_async_event *ev;
 	uint32_t cons;
 
-	if (!p)
+	if (!p || ctx->frozen)	/* frozen: the page is not mapped */
 		return;
 	cons = xr_load_acquire(&p->async_cons);	/* guest consumes */
 	if (ctx->async_prod - cons >= XENIB_ASYNC_RING) {

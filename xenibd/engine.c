@@ -290,6 +290,24 @@ static enum exec_result stall_rnr(struct xd_qp *qp, const struct xd_qp *peer,
 	return EXEC_STALL;
 }
 
+/*
+ * The target (QP, SRQ, MR) belongs to a frozen guest (xen.c, RESUME): its
+ * memory is not mapped.  The WQE stays at the head of the SQ and is looked
+ * at again later; no retry budget is spent (the guest is not unreachable,
+ * only paused), so a peer does not fail while its partner migrates.
+ */
+static enum exec_result hold_frozen(struct xd_qp *qp)
+{
+	qp->stall = XD_STALL_FROZEN;
+	qp->stall_until_ns = xd.now_ns + XD_FROZEN_RETRY_NS;
+	return EXEC_STALL;
+}
+
+static bool qp_frozen(const struct xd_qp *qp)
+{
+	return qp && qp->ctx->frozen;
+}
+
 /* Responder-side fatal error: error CQE on its RQ, QP to error. */
 static void responder_fail(struct xd_qp *peer, const struct xd_rwqe *r,
 			   uint32_t status, uint32_t event)
@@ -500,6 +518,8 @@ static enum exec_result exec_rc(struct xd_qp *qp, struct xd_swqe *s)
 	struct xd_sgl src;
 	uint32_t op = s->w.opcode;
 
+	if (qp_frozen(peer))
+		return hold_frozen(qp);
 	if (op != IBV_WR_SEND && op != IBV_WR_SEND_WITH_IMM &&
 	    op != IBV_WR_RDMA_WRITE && op != IBV_WR_RDMA_WRITE_WITH_IMM &&
 	    op != IBV_WR_RDMA_READ && op != IBV_WR_ATOMIC_CMP_AND_SWP &&
@@ -560,6 +580,8 @@ static enum exec_result exec_uc(struct xd_qp *qp, struct xd_swqe *s)
 	uint32_t i;
 	uint64_t off = 0;
 
+	if (qp_frozen(peer))
+		return hold_frozen(qp);
 	if (op != IBV_WR_SEND && op != IBV_WR_SEND_WITH_IMM &&
 	    op != IBV_WR_RDMA_WRITE && op != IBV_WR_RDMA_WRITE_WITH_IMM) {
 		complete_send(qp, s, IBV_WC_LOC_QP_OP_ERR, 0);
@@ -689,6 +711,8 @@ static enum exec_result exec_ud(struct xd_qp *qp, struct xd_swqe *s)
 	qkey = (s->w.remote_qkey & 0x80000000u) ? qp->attr.qkey :
 						    s->w.remote_qkey;
 	peer = xd_ud_resolve(&ah->attr, s->w.remote_qpn);
+	if (qp_frozen(peer))
+		return hold_frozen(qp);
 	if (!peer || peer->qp_type != IBV_QPT_UD || peer->attr.qkey != qkey ||
 	    (peer->attr.qp_state != IBV_QPS_RTR &&
 	     peer->attr.qp_state != IBV_QPS_RTS &&
@@ -751,9 +775,13 @@ static enum exec_result exec_xrc(struct xd_qp *qp, struct xd_swqe *s)
 	struct xd_srq *srq;
 	enum exec_result res;
 
+	if (qp_frozen(peer))
+		return hold_frozen(qp);
 	if (!rc_peer_ready(qp, peer))
 		return stall_retry(qp, s);
 	srq = (struct xd_srq *)xd_table_get(&xd.srqs, s->w.remote_srqn);
+	if (srq && srq->ctx->frozen)
+		return hold_frozen(qp);
 	if (!srq || !srq->xrcd || srq->xrcd->dom != peer->xrcd->dom) {
 		qp->stall = XD_STALL_NONE;
 		complete_send(qp, s, IBV_WC_REM_INV_REQ_ERR, 0);
@@ -771,6 +799,8 @@ static enum exec_result exec_xrc(struct xd_qp *qp, struct xd_swqe *s)
 
 static enum exec_result exec_wqe(struct xd_qp *qp, struct xd_swqe *s)
 {
+	if (qp->stall == XD_STALL_FROZEN)	/* look again, from scratch */
+		qp->stall = XD_STALL_NONE;
 	switch (qp->qp_type) {
 	case IBV_QPT_UD:
 		return exec_ud(qp, s);
@@ -885,6 +915,8 @@ unsigned int xd_engine_poll(uint64_t *next_ns)
 	list_for_each_safe(pos, tmp, &xd.qps) {
 		struct xd_qp *qp = list_entry(pos, struct xd_qp, active);
 
+		if (qp->ctx->frozen)	/* its rings are not mapped */
+			continue;
 		if (qp->attr.qp_state == IBV_QPS_ERR)
 			n += flush_ring(qp, &qp->sq, qp->send_cq, true) +
 			     (has_rq(qp) ?
@@ -904,6 +936,8 @@ bool xd_engine_has_work(void)
 		struct xd_qp *qp = list_entry(pos, struct xd_qp, active);
 		uint32_t state = qp->attr.qp_state;
 
+		if (qp->ctx->frozen)
+			continue;
 		/* A stalled QP waits for its timer, which bounds the sleep. */
 		if (state == IBV_QPS_RTS && qp->stall &&
 		    xd.now_ns < qp->stall_until_ns)

@@ -86,7 +86,7 @@ static void set_sleeping(uint32_t v)
 		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
 
 		/* We write the flag, guests read it after publishing work. */
-		if (ctx->page)
+		if (ctx->page && !ctx->frozen)
 			xr_store_relaxed(&ctx->page->backend_sleeping, v);
 	}
 }
@@ -119,6 +119,8 @@ static void main_loop(void)
 		struct timespec ts;
 
 		xd.now_ns = xd_now_ns();
+		if (xd.xen)
+			xd_xen_tick(&next);	/* resume timeouts */
 		/*
 		 * An iteration long after a spin: we were descheduled while
 		 * runnable (the work that arrived meanwhile does not matter).  One

@@ -33,6 +33,7 @@ static struct list_node doms = { &doms, &doms };
 static uint32_t self_domid;
 static uint32_t next_ctx_id;
 static bool rescan_domains;
+static unsigned int nfrozen;	/* frozen contexts (resume_timeout) */
 
 /* ------------------------------------------------------------------ */
 /* Local event-channel ports -> what they belong to                    */
@@ -155,6 +156,20 @@ static struct xenib_xen_mbox *mbox_hdr(struct xd_xen_ctx *xc)
 	return xc->mbox.va;
 }
 
+static void new_token(struct xd_xen_ctx *xc)
+{
+	xc->id = ++next_ctx_id;
+	if (getrandom(&xc->secret, sizeof(xc->secret), 0) !=
+	    sizeof(xc->secret))
+		xc->secret = xd_now_ns() ^ ((uint64_t)xc->id << 32);
+}
+
+void xd_xen_token(const struct xd_ctx *ctx, char *buf, size_t len)
+{
+	snprintf(buf, len, "%08x%016llx", ctx->xen->id,
+		 (unsigned long long)ctx->xen->secret);
+}
+
 int xd_xen_ctx_new(struct xd_xdom *dom, uint32_t domid, uint32_t k,
 		   const uint32_t refs[3], uint32_t port, struct xd_ctx **out)
 {
@@ -191,10 +206,7 @@ int xd_xen_ctx_new(struct xd_xdom *dom, uint32_t domid, uint32_t k,
 	xc->dom = dom;
 	xc->domid = domid;
 	xc->k = k;
-	xc->id = ++next_ctx_id;
-	if (getrandom(&xc->secret, sizeof(xc->secret), 0) !=
-	    sizeof(xc->secret))
-		xc->secret = xd_now_ns() ^ ((uint64_t)xc->id << 32);
+	new_token(xc);
 	ctx->sock = -1;
 	ctx->xen = xc;
 	list_add_tail(&xd.ctxs, &ctx->link);
@@ -219,6 +231,8 @@ void xd_xen_ctx_release(struct xd_ctx *ctx)
 {
 	struct xd_xen_ctx *xc = ctx->xen;
 
+	if (ctx->frozen)
+		nfrozen--;
 	/* Unmapping fires the unmap notification: the guest sees us go. */
 	if (xc->mbox.va)
 		xd_hv->unmap(&xc->mbox, false);
@@ -227,8 +241,11 @@ void xd_xen_ctx_release(struct xd_ctx *ctx)
 		xd_hv->unbind(xc->ctrl_port);
 	}
 	if (xc->dom) {
-		be_ctx_write(xc->dom, xc->k, "state", "6");
-		ctx_nodes_rm(xc->dom, xc->k);
+		/* An orphan's ctx/K nodes went with its old domain. */
+		if (!xc->orphan) {
+			be_ctx_write(xc->dom, xc->k, "state", "6");
+			ctx_nodes_rm(xc->dom, xc->k);
+		}
 		xc->dom->nctx--;
 	}
 	free(xc);
@@ -242,7 +259,8 @@ static struct xd_ctx *ctx_of(struct xd_xdom *dom, uint32_t k)
 	list_for_each_safe(pos, tmp, &xd.ctxs) {
 		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
 
-		if (ctx->xen && ctx->xen->dom == dom && ctx->xen->k == k)
+		if (ctx->xen && ctx->xen->dom == dom && ctx->xen->k == k &&
+		    !ctx->xen->orphan)
 			return ctx;
 	}
 	return NULL;
@@ -265,8 +283,25 @@ int xd_xen_reply(struct xd_ctx *ctx, const void *resp, size_t len)
 {
 	struct xd_xen_ctx *xc = ctx->xen;
 
+	struct xenib_xen_mbox *mb = mbox_hdr(xc);
+
 	if (len > sizeof(xc->last))
 		return EMSGSIZE;
+	if (xc->cur_relay) {
+		/*
+		 * The guest's relay asked (RESUME_*), not the provider: the
+		 * stored answer stays the provider's last one, so that its
+		 * request in flight at the suspend, sent again with its seq,
+		 * is answered from it (xenib-abi.h, RESUME).
+		 */
+		if (!mb)
+			return 0;
+		memcpy((char *)mb + 2 * XENIB_PAGE_SIZE, resp, len);
+		xr_store_relaxed(&mb->resp_len, len);
+		xr_store_release(&mb->resp_seq, xc->cur_seq);
+		xd_hv->notify(xc->ctrl_port);
+		return 0;
+	}
 	memcpy(xc->last, resp, len);
 	xc->last_len = len;
 	xc->last_seq = xc->cur_seq;
@@ -317,7 +352,195 @@ void xd_xen_mbox_event(struct xd_ctx *ctx)
 		n = len;
 	}
 	xc->cur_seq = seq;
+	/*
+	 * Judged on our copy; ctrl.c checks that only RESUME_* carry it.
+	 * Until RESUME_DONE nothing the provider may repeat is executed, so
+	 * no answer then replaces the stored one.
+	 */
+	xc->cur_relay = xc->resumed ||
+			(n >= (ssize_t)sizeof(msg.hdr) && (msg.hdr.flags & 1));
 	xd_ctrl_handle(ctx, msg.buf, n, -1);
+}
+
+/* ------------------------------------------------------------------ */
+/* RESUME: freeze, take-over, timeout                                  */
+
+/* Unmap (keeping placeholders) every MR view segment over region r. */
+static void mr_views_unmap(struct xd_region *r)
+{
+	uint32_t i, j;
+
+	for (i = 1; i < xd.mrs.size; i++) {
+		struct xd_mr *mr = (struct xd_mr *)xd.mrs.slot[i];
+
+		if (!mr || mr->ctx != r->ctx)
+			continue;
+		for (j = 0; j < mr->nsegs; j++) {
+			struct hvx_gmap gm = {
+				.va = mr->view + mr->segs[j].pos,
+				.len = mr->segs[j].length,
+			};
+
+			if (mr->segs[j].r == r)
+				xd_hv->unmap(&gm, true);
+		}
+	}
+}
+
+void xd_xen_ctx_freeze(struct xd_ctx *ctx)
+{
+	struct xd_xen_ctx *xc = ctx->xen;
+	unsigned int nr = 0, nn = 0;
+	uint32_t i;
+
+	if (!xc || xc->orphan)
+		return;
+	if (!ctx->frozen) {
+		ctx->frozen = true;	/* the engine leaves it alone from now */
+		xc->frozen_ns = xd.now_ns;
+		nfrozen++;
+	}
+	xc->orphan = true;
+	xc->resumed = false;
+	if (xc->mbox.va) {
+		/*
+		 * The guest is still running until it suspends: an unmap
+		 * notification now would tell it we died (backend_alive 0 and
+		 * an event), so cancel it first.
+		 */
+		xd_hv->unmap_notify_disarm(&xc->mbox,
+					   XENIB_MBOX_BACK_ALIVE_OFF);
+		xd_hv->unmap(&xc->mbox, false);
+		xc->mbox.va = NULL;
+	}
+	if (xc->ctrl_port) {
+		xd_xen_port_clear(xc->ctrl_port);
+		xd_hv->unbind(xc->ctrl_port);
+		xc->ctrl_port = 0;
+	}
+	for (i = 1; i < xd.regions.size; i++) {
+		struct xd_region *r = (struct xd_region *)xd.regions.slot[i];
+		struct hvx_gmap gm;
+
+		if (!r || r->ctx != ctx || !r->grefs || r->unmapped)
+			continue;
+		mr_views_unmap(r);
+		gm = (struct hvx_gmap){ .va = r->va, .len = r->len };
+		xd_hv->unmap(&gm, true);
+		r->unmapped = true;
+		nr++;
+	}
+	for (i = 1; i < xd.notifies.size; i++) {
+		struct xd_notify *n = (struct xd_notify *)xd.notifies.slot[i];
+
+		if (!n || n->ctx != ctx || !n->port)
+			continue;
+		xd_xen_port_clear(n->port);
+		xd_hv->unbind(n->port);
+		n->port = 0;
+		nn++;
+	}
+	xd_log("domain %u: context %u frozen (%u regions unmapped, %u ports "
+	       "unbound)", xc->domid, xc->k, nr, nn);
+}
+
+int xd_xen_ctx_takeover(struct xd_ctx *ctx, uint32_t domid, uint32_t k,
+			const uint32_t refs[3], uint32_t port)
+{
+	struct xd_xen_ctx *xc = ctx->xen;
+	struct hvx_gmap gm = { 0 };
+	int lp, err;
+
+	if (!xc || !xc->orphan)
+		return EBUSY;
+	if (!port || port >= XD_XEN_MAX_PORT)
+		return EINVAL;
+	err = xd_hv->map(domid, refs, XENIB_MBOX_PAGES, NULL, true, &gm);
+	if (err)
+		return err;
+	lp = xd_hv->bind(domid, port);
+	if (lp <= 0) {
+		err = lp < 0 ? -lp : EINVAL;
+		goto fail_unmap;
+	}
+	err = port_set(lp, XP_CTRL, ctx);
+	if (err)
+		goto fail_unbind;
+	err = xd_hv->unmap_notify(&gm, XENIB_MBOX_BACK_ALIVE_OFF, lp);
+	if (err)
+		goto fail_port;
+	xc->mbox = gm;
+	xc->ctrl_port = lp;
+	__atomic_store_n(&mbox_hdr(xc)->backend_alive, 1, __ATOMIC_RELEASE);
+	xc->domid = domid;
+	xc->k = k;
+	xc->orphan = false;
+	xc->resumed = true;	/* still frozen until RESUME_DONE */
+	xc->front_seen = false;
+	new_token(xc);
+	return 0;
+fail_port:
+	xd_xen_port_clear(lp);
+fail_unbind:
+	xd_hv->unbind(lp);
+fail_unmap:
+	xd_hv->unmap(&gm, false);
+	return err;
+}
+
+void xd_xen_ctx_thaw(struct xd_ctx *ctx)
+{
+	if (ctx->frozen) {
+		ctx->frozen = false;
+		nfrozen--;
+	}
+	ctx->xen->resumed = false;
+}
+
+/* The frozen orphan of dom's guest whose token is tok, or NULL. */
+static struct xd_ctx *frozen_by_token(struct xd_xdom *dom, const char *tok)
+{
+	struct list_node *pos, *tmp;
+	uint64_t secret;
+	uint32_t id;
+
+	if (hvx_parse_token(tok, &id, &secret))
+		return NULL;
+	list_for_each_safe(pos, tmp, &xd.ctxs) {
+		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
+		struct xd_xen_ctx *xc = ctx->xen;
+
+		if (xc && xc->dom == dom && xc->orphan && xc->id == id &&
+		    xc->secret == secret)
+			return ctx;
+	}
+	return NULL;
+}
+
+void xd_xen_tick(uint64_t *next_ns)
+{
+	uint64_t limit = xd.cfg.resume_timeout * 1000000000ull;
+	struct list_node *pos, *tmp;
+
+	if (!nfrozen)
+		return;
+	list_for_each_safe(pos, tmp, &xd.ctxs) {
+		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
+		struct xd_xen_ctx *xc = ctx->xen;
+		uint64_t end;
+
+		if (!xc || !ctx->frozen)
+			continue;
+		end = xc->frozen_ns + limit;
+		if (xd.now_ns >= end) {
+			xd_log("domain %s: frozen context %u not resumed within "
+			       "%u s: destroyed", xc->dom ? xc->dom->name : "?",
+			       xc->k, xd.cfg.resume_timeout);
+			xd_ctx_destroy(ctx);
+		} else if (end < *next_ns) {
+			*next_ns = end;
+		}
+	}
 }
 
 /* The guest asked for a context: map, bind, create, answer in xenstore. */
@@ -332,7 +555,7 @@ static void ctx_connect(struct xd_xdom *dom, uint32_t k)
 	uint32_t refs[3], port;
 	int err;
 
-	if (xd.cfg.max_ctx && dom->nctx >= xd.cfg.max_ctx) {
+	if (!resume && xd.cfg.max_ctx && dom->nctx >= xd.cfg.max_ctx) {
 		snprintf(why, sizeof(why), "too many contexts (limit.contexts %u)",
 			 xd.cfg.max_ctx);
 		goto refuse;
@@ -346,21 +569,29 @@ static void ctx_connect(struct xd_xdom *dom, uint32_t k)
 		goto refuse;
 	}
 	if (resume) {
-		snprintf(why, sizeof(why), "no frozen context to resume");
-		goto refuse;
+		ctx = frozen_by_token(dom, resume);
+		if (!ctx) {
+			snprintf(why, sizeof(why), "no frozen context to resume");
+			goto refuse;
+		}
+		err = xd_xen_ctx_takeover(ctx, dom->domid, k, refs, port);
+	} else {
+		err = xd_xen_ctx_new(dom, dom->domid, k, refs, port, &ctx);
 	}
-	err = xd_xen_ctx_new(dom, dom->domid, k, refs, port, &ctx);
 	if (err) {
 		snprintf(why, sizeof(why), "cannot map the mailbox or bind "
 			 "its event channel: %s", strerror(err));
 		goto refuse;
 	}
-	snprintf(tok, sizeof(tok), "%08x%016llx", ctx->xen->id,
-		 (unsigned long long)ctx->xen->secret);
+	xd_xen_token(ctx, tok, sizeof(tok));
 	be_ctx_write(dom, k, "token", tok);
 	be_ctx_write(dom, k, "state", "4");
-	xd_dbg("domain %s (%u): context %u connected", dom->name, dom->domid,
-	       k);
+	if (resume)
+		xd_log("domain %s (%u): context %u resumes a frozen context",
+		       dom->name, dom->domid, k);
+	else
+		xd_dbg("domain %s (%u): context %u connected", dom->name,
+		       dom->domid, k);
 	goto out;
 refuse:
 	ctx_refuse(dom, k, why);
@@ -389,8 +620,8 @@ static void scan_ctxs(struct xd_xdom *dom)
 		uint32_t st = 0;
 		char *s;
 
-		if (!xc || xc->dom != dom)
-			continue;
+		if (!xc || xc->dom != dom || xc->orphan)
+			continue;	/* an orphan has no ctx/K (yet) */
 		s = xs_readf(16, "%s/ctx/%u/state", dom->fe, xc->k);
 		if (!s || hvx_parse_u32(s, 99, &st) ||
 		    (st != XENIB_XS_INITIALISED && st != XENIB_XS_CONNECTED)) {
@@ -561,8 +792,18 @@ static int attach(struct xd_xdom *dom, uint32_t domid)
 		return err;
 	}
 	dom->domid = domid;
+	dom->frozen = false;
 	snprintf(path, sizeof(path), "%s/ctx", dom->fe);
 	watch_token(tok, sizeof(tok), "ctx", domid);
+	if (!xs_watch(xs, path, tok)) {
+		err = errno ? errno : EIO;
+		xd_log("domain %s (%u): cannot watch %s: %s", dom->name, domid,
+		       path, strerror(err));
+	}
+	/* "suspend" there: freeze before the guest suspends (RESUME). */
+	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
+		 domid);
+	watch_token(tok, sizeof(tok), "shutdown", domid);
 	if (!xs_watch(xs, path, tok)) {
 		err = errno ? errno : EIO;
 		xd_log("domain %s (%u): cannot watch %s: %s", dom->name, domid,
@@ -573,23 +814,38 @@ static int attach(struct xd_xdom *dom, uint32_t domid)
 	return 0;
 }
 
-/* Destroy the contexts of dom's domain and remove its nodes. */
-static void detach(struct xd_xdom *dom, const char *why)
+/*
+ * Destroy the contexts of dom's guest (but its frozen ones if keep_frozen:
+ * they wait for the guest to come back) and remove its domain's nodes.
+ */
+static void detach(struct xd_xdom *dom, const char *why, bool keep_frozen)
 {
 	struct list_node *pos, *tmp;
 	char path[160], tok[32];
 	uint32_t domid = dom->domid;
 
+	list_for_each_safe(pos, tmp, &xd.ctxs) {
+		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
+
+		if (ctx->xen && ctx->xen->dom == dom &&
+		    !(keep_frozen && ctx->frozen))
+			xd_ctx_destroy(ctx);
+	}
 	if (domid == XD_NO_DOMID)
 		return;
 	snprintf(path, sizeof(path), "%s/ctx", dom->fe);
 	watch_token(tok, sizeof(tok), "ctx", domid);
 	xs_unwatch(hvx_xs(), path, tok);
+	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
+		 domid);
+	watch_token(tok, sizeof(tok), "shutdown", domid);
+	xs_unwatch(hvx_xs(), path, tok);
+	/* Frozen ones are orphans now: their ctx/K nodes go below. */
 	list_for_each_safe(pos, tmp, &xd.ctxs) {
 		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
 
-		if (ctx->xen && ctx->xen->dom == dom)
-			xd_ctx_destroy(ctx);
+		if (ctx->xen && ctx->xen->dom == dom && ctx->frozen)
+			xd_xen_ctx_freeze(ctx);
 	}
 	snprintf(path, sizeof(path), "/local/domain/%u/%s/%u", self_domid,
 		 XENIB_XS_BACK_DIR, domid);
@@ -597,16 +853,56 @@ static void detach(struct xd_xdom *dom, const char *why)
 	hvx_xs_rm(XBT_NULL, dom->fe);
 	dom->domid = XD_NO_DOMID;
 	dom->scan = false;
+	dom->frozen = false;
 	xd_log("detached domain %s (%u): %s", dom->name, domid, why);
 }
 
+/* Freeze every context of dom's domain: it is suspending. */
+static void freeze_dom(struct xd_xdom *dom)
+{
+	struct list_node *pos, *tmp;
+	unsigned int n = 0;
+
+	dom->frozen = true;
+	list_for_each_safe(pos, tmp, &xd.ctxs) {
+		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
+
+		if (ctx->xen && ctx->xen->dom == dom && !ctx->xen->orphan) {
+			xd_xen_ctx_freeze(ctx);
+			n++;
+		}
+	}
+	xd_log("domain %s (%u) suspends: %u contexts frozen", dom->name,
+	       dom->domid, n);
+}
+
+/* control/shutdown of an attached domain changed. */
+static void shutdown_changed(struct xd_xdom *dom)
+{
+	char *v = xs_readf(XD_XS_VAL_MAX, "/local/domain/%u/control/shutdown",
+			   dom->domid);
+
+	if (v && !strcmp(v, "suspend") && !dom->frozen)
+		freeze_dom(dom);
+	free(v);
+}
+
 /*
- * The attached domain stopped (shut down, dying, gone).  Phase 2 plugs the
- * freeze of a suspended domain in here; for now every stop is a death.
+ * The attached domain stopped (shut down, dying, gone).  A suspended one
+ * (xl save, xl migrate) keeps its frozen contexts for the guest's return;
+ * any other stop is a death.
  */
 static void dom_lost(struct xd_xdom *dom, const struct hvx_dominfo *di)
 {
 	char why[64];
+
+	if (di->exists && di->shutdown &&
+	    di->shutdown_reason == XD_SHUTDOWN_SUSPEND && !dom->frozen) {
+		xd_log("warning: domain %s (%u) suspended before we saw "
+		       "control/shutdown = suspend; freezing late", dom->name,
+		       dom->domid);
+		freeze_dom(dom);
+	}
 
 	if (!di->exists)
 		snprintf(why, sizeof(why), "domain gone");
@@ -615,7 +911,7 @@ static void dom_lost(struct xd_xdom *dom, const struct hvx_dominfo *di)
 	else
 		snprintf(why, sizeof(why), "domain shut down (reason %u)",
 			 di->shutdown_reason);
-	detach(dom, why);
+	detach(dom, why, dom->frozen);
 }
 
 static void set_rename_watch(struct xd_xdom *dom, uint32_t domid)
@@ -695,7 +991,7 @@ static void scan_domains(void)
 			dom_lost(d, &di);
 		else if (d->domid != XD_NO_DOMID && found != XD_NO_DOMID &&
 			 found != d->domid && usable(found, &di))
-			detach(d, "its name moved to another domain");
+			detach(d, "its name moved to another domain", false);
 		if (d->wanted && d->domid == XD_NO_DOMID &&
 		    found != XD_NO_DOMID && usable(found, &di))
 			attach(d, found);
@@ -745,6 +1041,12 @@ void xd_xen_xs_readable(void)
 
 			if (d && d->domid == domid)
 				d->scan = true;
+		} else if (!strncmp(tok, "shutdown/", 9) &&
+			   !hvx_parse_u32(tok + 9, UINT32_MAX - 1, &domid)) {
+			struct xd_xdom *d = dom_by_domid(domid);
+
+			if (d && d->domid == domid)
+				shutdown_changed(d);
 		}
 		free(w);
 	}
@@ -775,9 +1077,22 @@ int xd_xen_detach(const char *name)
 	if (!d || !d->wanted)
 		return ENOENT;
 	d->wanted = false;
-	detach(d, "xenibctl detach");
+	detach(d, "xenibctl detach", false);
 	scan_domains();		/* frees the record */
 	return 0;
+}
+
+static unsigned int dom_frozen(struct xd_xdom *dom)
+{
+	struct list_node *pos, *tmp;
+	unsigned int n = 0;
+
+	list_for_each_safe(pos, tmp, &xd.ctxs) {
+		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
+
+		n += ctx->xen && ctx->xen->dom == dom && ctx->frozen;
+	}
+	return n;
 }
 
 int xd_xen_fmt_domains(char *buf, size_t len)
@@ -791,11 +1106,16 @@ int xd_xen_fmt_domains(char *buf, size_t len)
 		if (n >= (int)len)
 			break;
 		if (d->domid == XD_NO_DOMID)
-			n += snprintf(buf + n, len - n, "%s absent\n", d->name);
+			n += snprintf(buf + n, len - n, "%s absent", d->name);
 		else
 			n += snprintf(buf + n, len - n,
-				      "%s domid %u contexts %u\n", d->name,
+				      "%s domid %u contexts %u", d->name,
 				      d->domid, d->nctx);
+		if (n < (int)len && (d->domid != XD_NO_DOMID || dom_frozen(d)))
+			n += snprintf(buf + n, len - n, " frozen %u",
+				      dom_frozen(d));
+		if (n < (int)len)
+			n += snprintf(buf + n, len - n, "\n");
 	}
 	return n;
 }
@@ -835,7 +1155,7 @@ void xd_xen_fini(void)
 	list_for_each_safe(pos, tmp, &doms) {
 		struct xd_xdom *d = list_entry(pos, struct xd_xdom, link);
 
-		detach(d, "xenibd stopping");
+		detach(d, "xenibd stopping", false);
 		set_rename_watch(d, XD_NO_DOMID);
 		list_del(&d->link);
 		free(d);

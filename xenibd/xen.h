@@ -28,6 +28,7 @@ struct xd_hv_ops {
 	void (*unmap)(struct hvx_gmap *gm, bool keep_reserved);
 	int (*unmap_notify)(const struct hvx_gmap *gm, uint32_t off,
 			    uint32_t port);
+	int (*unmap_notify_disarm)(const struct hvx_gmap *gm, uint32_t off);
 	int (*bind)(uint32_t domid, uint32_t remote_port); /* local or -errno */
 	int (*notify)(uint32_t local_port);
 	void (*unbind)(uint32_t local_port);
@@ -44,6 +45,7 @@ struct xd_xdom {
 	uint32_t rename_domid;	/* "NAME--incoming" whose name we watch */
 	unsigned int nctx;	/* contexts of the attached domain */
 	bool scan;		/* ctx/ changed: rescan (xen.c) */
+	bool frozen;		/* the attached domain suspended: ctxs frozen */
 	char fe[64];		/* /local/domain/D/device/xenib/0 */
 	char be[96];		/* /local/domain/B/backend/xenib/D/0 */
 	struct list_node link;
@@ -61,6 +63,15 @@ struct xd_xen_ctx {
 	uint32_t ctrl_port;	/* local port of the control channel */
 	bool front_seen;	/* frontend_alive seen set */
 	uint32_t cur_seq;	/* mailbox seq of the request being handled */
+	bool cur_relay;		/* ... and it has hdr.flags bit 0 (not stored) */
+	/*
+	 * RESUME: frozen (ctx->frozen) since frozen_ns; orphan while no
+	 * mailbox (waiting for a take-over by token), then resumed (RESUME_*
+	 * allowed) until RESUME_DONE unfreezes it.
+	 */
+	bool orphan;
+	bool resumed;
+	uint64_t frozen_ns;
 	bool have_last;
 	uint32_t last_seq, last_len;
 	unsigned char last[XENIB_CTRL_MAX_MSG];	/* last response */
@@ -89,6 +100,29 @@ void xd_xen_mbox_event(struct xd_ctx *ctx);
 int xd_xen_reply(struct xd_ctx *ctx, const void *resp, size_t len);
 /* From xd_ctx_destroy: end the mailbox, its port and its xenstore nodes. */
 void xd_xen_ctx_release(struct xd_ctx *ctx);
+/*
+ * RESUME (xenib-abi.h).  Freeze: end every grant mapping of the context
+ * (placeholders keep the addresses), unbind its ports, stop its rings.
+ * Take-over: a new mailbox and control port for a frozen orphan (after
+ * the token matched); no xenstore.  0 or errno.
+ */
+void xd_xen_ctx_freeze(struct xd_ctx *ctx);
+int xd_xen_ctx_takeover(struct xd_ctx *ctx, uint32_t domid, uint32_t k,
+			const uint32_t refs[3], uint32_t port);
+/* RESUME_DONE: the context runs again (resume.c). */
+void xd_xen_ctx_thaw(struct xd_ctx *ctx);
+/* Destroy frozen contexts past resume_timeout; *next_ns: next deadline. */
+void xd_xen_tick(uint64_t *next_ns);
+/* The token "%08x%016llx" of a context into buf (>= 25 bytes). */
+void xd_xen_token(const struct xd_ctx *ctx, char *buf, size_t len);
+
+/* resume.c: the RESUME_* requests (ctrl.c). 0 or errno. */
+int xd_resume_region(struct xd_ctx *ctx,
+		     const struct xenib_resume_region_req *req);
+int xd_resume_notify(struct xd_ctx *ctx,
+		     const struct xenib_resume_notify_req *req);
+int xd_resume_done(struct xd_ctx *ctx);
+
 /* Local ports the loop dispatches: doorbells wake it, nothing more. */
 int xd_xen_port_doorbell(uint32_t port, struct xd_notify *n);
 void xd_xen_port_clear(uint32_t port);

@@ -13,6 +13,7 @@ const struct xd_hv_ops xd_hv_real = {
 	.map = hvx_gnt_map,
 	.unmap = hvx_gnt_unmap,
 	.unmap_notify = hvx_gnt_unmap_notify,
+	.unmap_notify_disarm = hvx_gnt_unmap_notify_disarm,
 	.bind = hvx_evtchn_bind,
 	.notify = hvx_evtchn_notify,
 	.unbind = hvx_evtchn_unbind,

@@ -156,6 +156,7 @@ enum xd_stall {
 	XD_STALL_NONE,
 	XD_STALL_RNR,		/* responder had no receive WQE */
 	XD_STALL_RETRY,		/* responder not reachable / not ready */
+	XD_STALL_FROZEN,	/* target's guest frozen: wait, no retry spent */
 };
 
 struct xd_qp {
@@ -190,6 +191,13 @@ struct xd_ctx {
 	pid_t pid;
 	struct xd_guest *guest;
 	bool hello;
+	/*
+	 * Xen: the guest is suspended (xen.c, RESUME): its grants are
+	 * unmapped (PROT_NONE placeholders), so nothing may touch its rings,
+	 * pages or MR views; the engine skips its QPs and holds peers' WQEs
+	 * aimed at it.
+	 */
+	bool frozen;
 	struct xd_region *ctx_page_region;
 	struct xenib_ctx_page *page;	/* NULL until mapped */
 	struct xd_notify *doorbell, *async;
@@ -398,6 +406,9 @@ int xd_qp_check_transition(uint32_t qp_type, uint32_t cur, uint32_t next,
 unsigned int xd_engine_poll(uint64_t *next_ns);
 bool xd_engine_has_work(void);
 void xd_engine_flush_qp(struct xd_qp *qp);
+
+/* Hold back WQEs aimed at frozen guests this long between looks. */
+#define XD_FROZEN_RETRY_NS	(10 * 1000 * 1000ull)
 
 /* admin.c */
 int xd_admin_listen(const char *dir);
