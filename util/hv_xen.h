@@ -129,10 +129,11 @@ int hv_xen_grant_dir(const struct hv_xen_grant *g, struct hv_xen_grant *dir,
 		     void **dir_va);
 /*
  * The same, and when the pages' last mapping goes away (our process exits)
- * the kernel clears the byte at notify_off and signals notify_port.
+ * the kernel clears the byte at clear_off (< 0: none).  No event goes with
+ * it (see set_unmap_notify() in hv_xen_grant.c).
  */
 int hv_xen_grant_map_notify(struct hv_xen_grant *g, void **va,
 			    uint32_t npages, bool copy, bool writable,
-			    uint32_t notify_off, uint32_t notify_port);
+			    int clear_off);
 
 #endif /* XENIB_HV_XEN_H */

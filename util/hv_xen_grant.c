@@ -74,12 +74,18 @@ static void gnt_dealloc(uint64_t index, uint32_t npages)
 	ioctl(gnt_fd, IOCTL_GNTALLOC_DEALLOC_GREF, &op);
 }
 
-static int set_unmap_notify(uint64_t index, uint32_t off, uint32_t port)
+/*
+ * Only CLEAR_BYTE, never UNMAP_NOTIFY_SEND_EVENT: the kernel keeps the port
+ * number and, when the grant finally goes, calls evtchn_put() on it.  After
+ * a save/restore or migration that number names nothing, or a channel that
+ * reused the number (possibly another process's), which evtchn_put() would
+ * then unbind.  xenibd watches the byte itself (xenibd/xen.c, front_gone).
+ */
+static int set_unmap_notify(uint64_t index, uint32_t off)
 {
 	struct ioctl_gntalloc_unmap_notify op = {
 		.index = index + off,
-		.action = UNMAP_NOTIFY_CLEAR_BYTE | UNMAP_NOTIFY_SEND_EVENT,
-		.event_channel_port = port,
+		.action = UNMAP_NOTIFY_CLEAR_BYTE,
 	};
 
 	return ioctl(gnt_fd, IOCTL_GNTALLOC_SET_UNMAP_NOTIFY, &op) ? errno : 0;
@@ -88,12 +94,12 @@ static int set_unmap_notify(uint64_t index, uint32_t off, uint32_t port)
 int hv_xen_grant_map(struct hv_xen_grant *g, void **va, uint32_t npages,
 		     bool copy, bool writable)
 {
-	return hv_xen_grant_map_notify(g, va, npages, copy, writable, 0, 0);
+	return hv_xen_grant_map_notify(g, va, npages, copy, writable, -1);
 }
 
 int hv_xen_grant_map_notify(struct hv_xen_grant *g, void **va,
 			    uint32_t npages, bool copy, bool writable,
-			    uint32_t notify_off, uint32_t notify_port)
+			    int clear_off)
 {
 	size_t len = (size_t)npages * PAGE;
 	int prot = PROT_READ | PROT_WRITE;
@@ -130,8 +136,8 @@ int hv_xen_grant_map_notify(struct hv_xen_grant *g, void **va,
 		}
 	}
 	/* Before the dealloc, which takes the grant out of our file. */
-	if (notify_port) {
-		err = set_unmap_notify(index, notify_off, notify_port);
+	if (clear_off >= 0) {
+		err = set_unmap_notify(index, (uint32_t)clear_off);
 		if (err) {
 			munmap(at, len);
 			goto fail;

@@ -14,8 +14,8 @@
  * restore the guest kernel BUG()s when a /dev/xen/evtchn port bound before
  * the suspend is unbound or its file released.  So pre-suspend event
  * channel handles are never closed and no port on them is ever unbound: we
- * open a new handle, and a small keeper process (forked once per resume)
- * holds the old descriptors so they outlive the application.
+ * open a new handle, and a keeper process holds the old descriptors so they
+ * outlive the application (keeper_start()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,13 +41,13 @@
 #define XG_HANDSHAKE_MS		30000
 #define XG_RESUME_WAIT_MS	180000	/* for xenibd to attach the new domain */
 #define XG_CALL_MS		30000
-#define XG_MAX_POISONED		16
 #define XG_RESUME_FLAG		1u	/* hdr.flags of relay-made requests */
 
 struct xnotify {
 	struct hv_xen_list link;
 	uint32_t kind;
 	uint32_t port;
+	unsigned int gen;	/* xg.gen when port was bound */
 	uint32_t handle;	/* XENIB_INVALID_HANDLE until bound */
 	int self_fd;		/* relay's copy of the provider's self end */
 };
@@ -59,6 +59,7 @@ struct hv_xen_conn {
 	struct hv_xen_grant mbox_g;
 	struct xenib_xen_mbox *mbox;	/* page 0; request, response follow */
 	uint32_t ctrl_port;
+	unsigned int ctrl_gen;	/* xg.gen when ctrl_port was bound */
 	uint32_t doorbell_port;	/* atomic: read by hv_xen_kick() */
 	unsigned int ctx_id;
 	char token[32];
@@ -83,8 +84,10 @@ static struct {
 	int init_err;
 	struct xs_handle *xs;		/* relay's watch handle */
 	xenevtchn_handle *xce;		/* current handle (atomic pointer) */
-	int poisoned[XG_MAX_POISONED];	/* fds of pre-resume handles */
+	unsigned int gen;		/* resumes so far: which handle a port is on */
+	int *poisoned;			/* fds of pre-resume handles */
 	int npoisoned;
+	pid_t keeper;			/* holds them too, or 0 */
 	uint32_t backend_domid;
 	char domid[16];
 	int wake[2];
@@ -269,9 +272,59 @@ static void *mbox_resp(struct hv_xen_conn *c)
 	return (char *)c->mbox + 2 * XENIB_PAGE_SIZE;
 }
 
+/*
+ * A new event-channel handle whose fd never blocks: xenevtchn_pending() is
+ * a read() of that fd, and the relay drains it until EAGAIN.  NULL + errno.
+ */
+static xenevtchn_handle *xce_open(void)
+{
+	xenevtchn_handle *xce = xenevtchn_open(NULL, 0);
+	int fl;
+
+	if (!xce)
+		return NULL;
+	fl = fcntl(xenevtchn_fd(xce), F_GETFL);
+	if (fl < 0 || fcntl(xenevtchn_fd(xce), F_SETFL, fl | O_NONBLOCK)) {
+		int err = errno;
+
+		xenevtchn_close(xce);
+		errno = err;
+		return NULL;
+	}
+	return xce;
+}
+
 static xenevtchn_handle *xce_now(void)
 {
 	return __atomic_load_n(&xg.xce, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * xg.lock held.  Ports are numbers on one handle.  A port bound before a
+ * resume is dead, and its number may since have been given to another
+ * binding of ours: never unbind it or take its events for it.
+ */
+static int port_bind(uint32_t *port, unsigned int *gen)
+{
+	xenevtchn_port_or_error_t p;
+
+	p = xenevtchn_bind_unbound_port(xce_now(), xg.backend_domid);
+	if (p < 0)
+		return errno ? errno : EIO;
+	*port = (uint32_t)p;
+	*gen = xg.gen;
+	return 0;
+}
+
+static bool port_is(uint32_t port, unsigned int gen, uint32_t pending)
+{
+	return port == pending && gen == xg.gen;
+}
+
+static void port_unbind(uint32_t port, unsigned int gen)
+{
+	if (port && gen == xg.gen)
+		xenevtchn_unbind(xce_now(), port);
 }
 
 /* xg.lock held.  Put a request in the mailbox and ring. */
@@ -331,14 +384,14 @@ static void dispatch_port(uint32_t port)
 	list_for(pc, tc, &xg.conns) {
 		struct hv_xen_conn *c = entry_of(pc, struct hv_xen_conn, link);
 
-		if (port == c->ctrl_port) {
+		if (port_is(c->ctrl_port, c->ctrl_gen, port)) {
 			conn_ctrl_event(c);
 			return;
 		}
 		list_for(pn, tn, &c->notifies) {
 			struct xnotify *n = entry_of(pn, struct xnotify, link);
 
-			if (n->port == port && n->self_fd >= 0) {
+			if (port_is(n->port, n->gen, port) && n->self_fd >= 0) {
 				hv_notify_signal(n->self_fd);
 				return;
 			}
@@ -389,7 +442,8 @@ static int mbox_call(struct hv_xen_conn *c, void *req, uint32_t len,
 
 			while ((port = xenevtchn_pending(xce)) >= 0) {
 				xenevtchn_unmask(xce, (evtchn_port_t)port);
-				if ((uint32_t)port != c->ctrl_port)
+				if (!port_is(c->ctrl_port, c->ctrl_gen,
+					     (uint32_t)port))
 					dispatch_port((uint32_t)port);
 			}
 		}
@@ -531,18 +585,15 @@ out:
 /* Mailbox pages and control port for c (new, or anew after a resume). */
 static int conn_transport(struct hv_xen_conn *c, bool regrant)
 {
-	xenevtchn_port_or_error_t port;
 	void *va = regrant ? (void *)c->mbox : NULL;
 	int err;
 
-	port = xenevtchn_bind_unbound_port(xce_now(), xg.backend_domid);
-	if (port < 0)
-		return errno ? errno : EIO;
-	c->ctrl_port = (uint32_t)port;
-	/* Our process dying clears frontend_alive and kicks the backend. */
+	err = port_bind(&c->ctrl_port, &c->ctrl_gen);
+	if (err)
+		return err;
+	/* Our process dying clears frontend_alive (xenibd looks). */
 	err = hv_xen_grant_map_notify(&c->mbox_g, &va, XENIB_MBOX_PAGES,
-				      regrant, true, XENIB_MBOX_FRONT_ALIVE_OFF,
-				      c->ctrl_port);
+				      regrant, true, XENIB_MBOX_FRONT_ALIVE_OFF);
 	if (err)
 		return err;
 	c->mbox = va;
@@ -553,44 +604,69 @@ static int conn_transport(struct hv_xen_conn *c, bool regrant)
 /* ------------------------------------------------------------------ */
 /* Resume                                                              */
 
-/* Keep the pre-resume event-channel fds open for ever (see the top). */
-static void keeper_fork(void)
+/*
+ * Keep the pre-resume event-channel fds open for ever (see the top): a
+ * detached process that holds them and nothing else, /bin/sleep under the
+ * name xenib-evtchn-keeper, deaf to the usual termination signals.  It
+ * holds every fd of xg.poisoned, so the previous keeper can go: one keeper
+ * per process that lived through a resume, a few hundred KiB, even after
+ * the process has exited.
+ */
+static void keeper_start(void)
 {
-	pid_t pid = fork();
+	pid_t pid, keeper = 0;
+	int pfd[2], i;
 
-	if (pid < 0) {
-		xg_log("cannot fork the event-channel keeper: %s",
+	if (pipe2(pfd, O_CLOEXEC)) {
+		xg_log("cannot start the event-channel keeper: %s",
 		       strerror(errno));
 		return;
 	}
+	pid = fork();
 	if (pid == 0) {
 		/* Async-signal-safe calls only from here on. */
-		int i, lo = 0;
+		pid_t k = fork();
 
-		if (fork() != 0)
+		if (k != 0) {
+			if (write(pfd[1], &k, sizeof(k)) < 0)
+				_exit(1);
 			_exit(0);
-		setsid();
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
-		for (i = 0; i <= xg.npoisoned; i++) {
-			int hi = i < xg.npoisoned ? xg.poisoned[i] : 1 << 20;
-
-			if (hi > lo)
-				close_range((unsigned int)lo,
-					    (unsigned int)hi - 1, 0);
-			lo = hi + 1;
 		}
+		setsid();
+		signal(SIGHUP, SIG_IGN);	/* SIG_IGN survives exec */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		close_range(0, ~0u, CLOSE_RANGE_CLOEXEC);
+		for (i = 0; i < xg.npoisoned; i++)
+			fcntl(xg.poisoned[i], F_SETFD, 0);
+		execl("/bin/sleep", "xenib-evtchn-keeper", "infinity",
+		      (char *)NULL);
+		/* No sleep(1): hold everything, as this copy of us. */
 		for (;;)
 			pause();
 	}
-	waitpid(pid, NULL, 0);
+	close(pfd[1]);
+	if (pid > 0) {
+		if (read(pfd[0], &keeper, sizeof(keeper)) != sizeof(keeper))
+			keeper = 0;
+		waitpid(pid, NULL, 0);
+	}
+	close(pfd[0]);
+	if (keeper <= 0) {
+		xg_log("cannot start the event-channel keeper: %s",
+		       pid < 0 ? strerror(errno) : "fork failed");
+		return;
+	}
+	if (xg.keeper > 0)
+		kill(xg.keeper, SIGKILL);
+	xg.keeper = keeper;
 }
 
 static int resume_conn(struct hv_xen_conn *c)
 {
 	struct hv_xen_list *p, *t;
-	xenevtchn_port_or_error_t port;
 	int err;
 
 	/* 1. Same memory, fresh grants (rings quiesced by the provider). */
@@ -617,10 +693,9 @@ static int resume_conn(struct hv_xen_conn *c)
 	list_for(p, t, &c->notifies) {
 		struct xnotify *n = entry_of(p, struct xnotify, link);
 
-		port = xenevtchn_bind_unbound_port(xce_now(), xg.backend_domid);
-		if (port < 0)
-			return errno ? errno : EIO;
-		n->port = (uint32_t)port;
+		err = port_bind(&n->port, &n->gen);
+		if (err)
+			return err;
 		if (n->kind == XENIB_NOTIFY_DOORBELL)
 			__atomic_store_n(&c->doorbell_port, n->port,
 					 __ATOMIC_RELEASE);
@@ -693,20 +768,27 @@ static void resume_all(const char *new_domid)
 {
 	struct hv_xen_list *p, *t;
 	xenevtchn_handle *nx;
-	int err;
+	int err, *fds;
 
 	xg_log("domain resumed as %s (was %s): reconnecting", new_domid,
 	       xg.domid);
-	nx = xenevtchn_open(NULL, 0);
+	nx = xce_open();
 	if (!nx) {
 		xg_log("cannot open /dev/xen/evtchn after resume: %s",
 		       strerror(errno));
 		return;
 	}
-	if (xg.npoisoned < XG_MAX_POISONED)
+	fds = realloc(xg.poisoned, (xg.npoisoned + 1) * sizeof(*fds));
+	if (fds) {
+		xg.poisoned = fds;
 		xg.poisoned[xg.npoisoned++] = xenevtchn_fd(xg.xce);
+	} else {
+		xg_log("out of memory: the keeper cannot hold the old "
+		       "event-channel handle; this process must not exit");
+	}
 	/* The old handle is deliberately never closed (kernel bug). */
 	__atomic_store_n(&xg.xce, nx, __ATOMIC_RELEASE);
+	xg.gen++;
 	snprintf(xg.domid, sizeof(xg.domid), "%s", new_domid);
 
 	/* Marked first: disconnects during the resume are deferred. */
@@ -732,7 +814,7 @@ static void resume_all(const char *new_domid)
 		if (c->free_me)
 			free_conn(c);
 	}
-	keeper_fork();
+	keeper_start();
 }
 
 /* ------------------------------------------------------------------ */
@@ -852,7 +934,7 @@ static void xg_init(void)
 		xg.init_err = errno ? errno : EIO;
 		return;
 	}
-	xg.xce = xenevtchn_open(NULL, 0);
+	xg.xce = xce_open();
 	if (!xg.xce) {
 		xg.init_err = errno ? errno : ENODEV;
 		return;
@@ -927,8 +1009,7 @@ int hv_xen_connect(unsigned int devidx, struct hv_xen_conn **out, int *sock)
 	if (err) {
 		if (c->mbox)
 			munmap(c->mbox, XENIB_MBOX_PAGES * XENIB_PAGE_SIZE);
-		if (c->ctrl_port)
-			xenevtchn_unbind(xce_now(), c->ctrl_port);
+		port_unbind(c->ctrl_port, c->ctrl_gen);
 		hv_xen_grant_free(&c->mbox_g);
 		free(c);
 		return err;
@@ -959,7 +1040,7 @@ static void free_conn(struct hv_xen_conn *c)
 
 		if (n->self_fd >= 0)
 			close(n->self_fd);
-		xenevtchn_unbind(xce_now(), n->port);
+		port_unbind(n->port, n->gen);
 		list_del(&n->link);
 		free(n);
 	}
@@ -972,8 +1053,7 @@ static void free_conn(struct hv_xen_conn *c)
 	/* Unmapping clears frontend_alive and kicks the backend. */
 	if (c->mbox)
 		munmap(c->mbox, XENIB_MBOX_PAGES * XENIB_PAGE_SIZE);
-	if (c->ctrl_port)
-		xenevtchn_unbind(xce_now(), c->ctrl_port);
+	port_unbind(c->ctrl_port, c->ctrl_gen);
 	hv_xen_grant_free(&c->mbox_g);
 	h = xs_open(0);
 	if (h) {
@@ -1060,7 +1140,6 @@ void hv_xen_untrack(struct hv_xen_grant *g)
 int hv_xen_notify_new(struct hv_xen_conn *c, uint32_t kind, int *guest_fd,
 		      int *self_fd, uint32_t *port)
 {
-	xenevtchn_port_or_error_t p;
 	struct xnotify *n;
 	int gfd = -1, bfd = -1, err;
 
@@ -1085,9 +1164,8 @@ int hv_xen_notify_new(struct hv_xen_conn *c, uint32_t kind, int *guest_fd,
 		n->self_fd = -1;
 	}
 	pthread_mutex_lock(&xg.lock);
-	p = xenevtchn_bind_unbound_port(xce_now(), xg.backend_domid);
-	if (p < 0) {
-		err = errno ? errno : EIO;
+	err = port_bind(&n->port, &n->gen);
+	if (err) {
 		pthread_mutex_unlock(&xg.lock);
 		if (n->self_fd >= 0) {
 			close(n->self_fd);
@@ -1098,7 +1176,6 @@ int hv_xen_notify_new(struct hv_xen_conn *c, uint32_t kind, int *guest_fd,
 		return err;
 	}
 	n->kind = kind;
-	n->port = (uint32_t)p;
 	n->handle = XENIB_INVALID_HANDLE;
 	list_add(&c->notifies, &n->link);
 	pthread_mutex_unlock(&xg.lock);
@@ -1127,7 +1204,7 @@ static void drop_notify(struct xnotify *n)
 	list_del(&n->link);
 	if (n->self_fd >= 0)
 		close(n->self_fd);
-	xenevtchn_unbind(xce_now(), n->port);
+	port_unbind(n->port, n->gen);
 	free(n);
 }
 

@@ -120,7 +120,7 @@ static void main_loop(void)
 
 		xd.now_ns = xd_now_ns();
 		if (xd.xen)
-			xd_xen_tick(&next);	/* resume timeouts */
+			xd_xen_tick(&next);	/* resume timeouts, liveness */
 		/*
 		 * An iteration long after a spin: we were descheduled while
 		 * runnable (the work that arrived meanwhile does not matter).  One

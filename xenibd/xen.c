@@ -28,12 +28,15 @@
 #define XD_SHUTDOWN_SUSPEND	2	/* SHUTDOWN_suspend, xen/sched.h */
 #define XD_XS_VAL_MAX		64	/* longest value we accept from a guest */
 #define XD_INCOMING		"--incoming"
+/* How often connected contexts' frontend_alive bytes are looked at. */
+#define XD_LIVENESS_NS		(250 * 1000 * 1000ull)
 
 static struct list_node doms = { &doms, &doms };
 static uint32_t self_domid;
 static uint32_t next_ctx_id;
 static bool rescan_domains;
 static unsigned int nfrozen;	/* frozen contexts (resume_timeout) */
+static bool live;		/* connected contexts: scan frontend_alive */
 
 /* ------------------------------------------------------------------ */
 /* Local event-channel ports -> what they belong to                    */
@@ -202,6 +205,7 @@ int xd_xen_ctx_new(struct xd_xdom *dom, uint32_t domid, uint32_t k,
 	if (err)
 		goto fail_port;
 	__atomic_store_n(&mbox_hdr(xc)->backend_alive, 1, __ATOMIC_RELEASE);
+	live = true;
 	xc->ctx = ctx;
 	xc->dom = dom;
 	xc->domid = domid;
@@ -311,6 +315,28 @@ int xd_xen_reply(struct xd_ctx *ctx, const void *resp, size_t len)
 }
 
 /*
+ * Has the guest's kernel cleared frontend_alive (the process that owns the
+ * context is gone)?  Then the context is destroyed.  The guest's unmap
+ * notification only clears the byte: an event-channel port named in it would
+ * not survive a save/restore (see util/hv_xen_grant.c), so the mailbox
+ * event and the periodic scan of xd_xen_tick() both look here.
+ */
+static bool front_gone(struct xd_ctx *ctx)
+{
+	struct xd_xen_ctx *xc = ctx->xen;
+
+	if (__atomic_load_n(&mbox_hdr(xc)->frontend_alive, __ATOMIC_ACQUIRE)) {
+		xc->front_seen = true;
+		return false;
+	}
+	if (!xc->front_seen)
+		return false;
+	xd_dbg("domain %u: context %u: frontend gone", xc->domid, xc->k);
+	xd_ctx_destroy(ctx);
+	return true;
+}
+
+/*
  * A request is pending when req_seq differs from resp_seq.  The one we
  * answered last (same seq) gets the stored answer again, never a second
  * execution: after a resume the guest repeats what it did not see answered.
@@ -328,15 +354,8 @@ void xd_xen_mbox_event(struct xd_ctx *ctx)
 
 	if (!mb)
 		return;
-	if (__atomic_load_n(&mb->frontend_alive, __ATOMIC_ACQUIRE)) {
-		xc->front_seen = true;
-	} else if (xc->front_seen) {
-		/* The guest's kernel cleared it: its process is gone. */
-		xd_dbg("domain %u: context %u: frontend gone", xc->domid,
-		       xc->k);
-		xd_ctx_destroy(ctx);
+	if (front_gone(ctx))
 		return;
-	}
 	seq = xr_load_acquire(&mb->req_seq);
 	if (seq == xr_load_relaxed(&mb->resp_seq))
 		return;
@@ -472,6 +491,7 @@ int xd_xen_ctx_takeover(struct xd_ctx *ctx, uint32_t domid, uint32_t k,
 	xc->mbox = gm;
 	xc->ctrl_port = lp;
 	__atomic_store_n(&mbox_hdr(xc)->backend_alive, 1, __ATOMIC_RELEASE);
+	live = true;
 	xc->domid = domid;
 	xc->k = k;
 	xc->orphan = false;
@@ -519,18 +539,29 @@ static struct xd_ctx *frozen_by_token(struct xd_xdom *dom, const char *tok)
 
 void xd_xen_tick(uint64_t *next_ns)
 {
+	static uint64_t next_scan;
 	uint64_t limit = xd.cfg.resume_timeout * 1000000000ull;
 	struct list_node *pos, *tmp;
+	bool scan = xd.now_ns >= next_scan, any = false;
 
-	if (!nfrozen)
+	if (!nfrozen && !scan) {
+		if (live && next_scan < *next_ns)
+			*next_ns = next_scan;
 		return;
+	}
 	list_for_each_safe(pos, tmp, &xd.ctxs) {
 		struct xd_ctx *ctx = list_entry(pos, struct xd_ctx, link);
 		struct xd_xen_ctx *xc = ctx->xen;
 		uint64_t end;
 
-		if (!xc || !ctx->frozen)
+		if (!xc)
 			continue;
+		if (!ctx->frozen) {
+			any = true;
+			if (scan && mbox_hdr(xc))
+				front_gone(ctx);
+			continue;
+		}
 		end = xc->frozen_ns + limit;
 		if (xd.now_ns >= end) {
 			xd_log("domain %s: frozen context %u not resumed within "
@@ -541,6 +572,14 @@ void xd_xen_tick(uint64_t *next_ns)
 			*next_ns = end;
 		}
 	}
+	if (scan) {
+		/* Nothing to watch: the loop may sleep (a new mailbox
+		 * sets live again). */
+		live = any;
+		next_scan = xd.now_ns + XD_LIVENESS_NS;
+	}
+	if (live && next_scan < *next_ns)
+		*next_ns = next_scan;
 }
 
 /* The guest asked for a context: map, bind, create, answer in xenstore. */

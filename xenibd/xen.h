@@ -111,7 +111,11 @@ int xd_xen_ctx_takeover(struct xd_ctx *ctx, uint32_t domid, uint32_t k,
 			const uint32_t refs[3], uint32_t port);
 /* RESUME_DONE: the context runs again (resume.c). */
 void xd_xen_ctx_thaw(struct xd_ctx *ctx);
-/* Destroy frozen contexts past resume_timeout; *next_ns: next deadline. */
+/*
+ * Destroy frozen contexts past resume_timeout and, every 250 ms, connected
+ * contexts whose process is gone (frontend_alive cleared); *next_ns: the
+ * next deadline.
+ */
 void xd_xen_tick(uint64_t *next_ns);
 /* The token "%08x%016llx" of a context into buf (>= 25 bytes). */
 void xd_xen_token(const struct xd_ctx *ctx, char *buf, size_t len);

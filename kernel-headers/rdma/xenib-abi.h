@@ -656,8 +656,11 @@ struct xenib_xen_mbox {
 	/*
 	 * Liveness bytes: set to 1 by their owner once mapped, cleared by the
 	 * owner's kernel when the owner's mapping goes away (gntalloc and
-	 * gntdev unmap notifications, which also signal the control event
-	 * channel).  Only advisory: the backend trusts nothing it reads here.
+	 * gntdev unmap notifications).  The backend's notification also
+	 * signals the control event channel; the guest's does not (a port
+	 * named there would not survive a save/restore), so the backend looks
+	 * at frontend_alive on every control event and every 250 ms.  Only
+	 * advisory: the backend trusts nothing it reads here.
 	 */
 	__u8 frontend_alive;	/* offset 128 */
 	__u8 pad2[63];
