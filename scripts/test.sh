@@ -7,6 +7,10 @@
 #   3. the libFuzzer harnesses for a bounded time (fuzz/run.sh)
 #   4. the distro packages: build, install beside Debian's RDMA stack, use,
 #      remove (tests/packaging/test_packages.sh; root, restores the system)
+#   5. xen: our packages on real Xen 4.17 in QEMU (TCG), two domUs talking
+#      through xenibd in dom0, save/restore/migrate (tests/xen/ci.sh; root,
+#      caches its base image in $XENIB_XEN_DIR, default /var/tmp/xenib-xen;
+#      XENIB_TEST_XEN=0 skips it)
 # XENIB_TEST_QUICK=1 runs only suite 1; XENIB_FUZZ_SECONDS sets suite 3's
 # time per harness (default 60).  XENIB_CMAKE_ARGS passes through to cmake.
 set -uo pipefail
@@ -44,6 +48,12 @@ if [ "${XENIB_TEST_QUICK:-0}" != 1 ]; then
 	suite sanitize bash scripts/test-sanitize.sh build-asan
 	suite fuzz bash fuzz/run.sh "${XENIB_FUZZ_SECONDS:-60}"
 	suite packaging bash tests/packaging/test_packages.sh
+	if [ "${XENIB_TEST_XEN:-1}" != 0 ]; then
+		suite xen bash tests/xen/ci.sh
+	else
+		echo
+		echo "=== suite xen: skipped (XENIB_TEST_XEN=0)"
+	fi
 fi
 
 echo

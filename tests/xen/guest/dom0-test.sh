@@ -1,0 +1,345 @@
+#!/bin/bash
+# xenib integration test on real Xen; runs in dom0 as part of PID 1
+# (init.sh).  Output goes to hvc0 -> Xen console -> QEMU serial (run.log).
+# It drives everything: starts domu1 and domu2 (whose init runs
+# domu-agent.sh), runs commands in them through a small RPC over xenstore
+# and prints "RESULT PASS|FAIL: ..." per check, "BENCH ..." numbers and
+# finally "xen-integration: N passed, M failed".
+#
+# Steps (kernel argument xt_steps=LETTERS picks a subset, e.g. xt_steps=ab
+# to stop after step b; default abcdefg):
+#   a  Xen, bridge xenbr0, domu1 + domu2, ping between them
+#   p  probes (not by default): grant limits, xenstore watches and names
+#      across xl save / restore / migrate (informational, PROBE lines)
+#   b  xenibd -f -x domu1 -x domu2 (Xen mode) in dom0
+#   c  ibv_devices / ibv_devinfo -v in each domU
+#   d  ibv_rc_pingpong domu1 -> domu2 (-n 200; -s 65536 -n 50)
+#   e  ib_write_bw, ib_send_lat domu1 -> domu2
+#   f  long ibv_rc_pingpong across xl save / restore / migrate of domu1,
+#      same LID and GID afterwards, no kernel BUG/WARNING in domu1
+#   g  BENCH: ib_write_bw / ib_write_lat over Xen and over the emulated
+#      hypervisor in dom0 (median and spread of xt_bench_n runs)
+# Other kernel arguments: xt_long_n=N fixes the iteration count of step f,
+# xt_bench_n=R the repetitions of step g (default 3).
+set -uo pipefail
+
+. /xentest/lib.sh
+STEPS=$(karg xt_steps)
+STEPS=${STEPS:-abcdefg}
+want() { case $STEPS in *"$1"*) return 0 ;; esac; return 1; }
+
+# ---------------------------------------------------------------- setup
+# Keep dom0's disk current: run.sh reads the logs out of it, also after
+# killing a hung run.
+(while :; do
+	sleep 15
+	dmesg >/var/log/xt-dmesg.log
+	ps -eo pid,ppid,stat,etime,time,args >/var/log/xt-ps.log
+	sync
+done) &
+ts "DOM0 UP: kernel $(uname -r), caps='$(cat /proc/xen/capabilities)', steps=$STEPS"
+cat /xenib-source 2>/dev/null
+dpkg-query -W xenib-guest xenibd 2>&1
+xt_setup
+
+# ---------------------------------------------------------------- a
+section "a: xl create domu1 domu2, network"
+xt_domus
+
+# ---------------------------------------------------------------- p
+probe_steps() {
+	local D D2 D3 wp sp np h f
+	section "p: probes (grant limits; xenstore across save/restore/migrate)"
+	probe "dom0 gntalloc limit: $(cat /sys/module/xen_gntalloc/parameters/limit 2>&1)"
+	probe "dom0 gntdev params: $(grep -H . /sys/module/xen_gntdev/parameters/* 2>&1 | tr '\n' ' ')"
+	probe "xl info: $(xl info | grep -E 'xen_commandline|max_grant|grant' | tr '\n' ' ')"
+	probe "domu1 config: $(xl list -l domu1 | grep -i -E 'grant|maptrack' | tr -d ' \n')"
+	probe "xl dmesg grant lines: $(xl dmesg | grep -i grant | tr '\n' ' ')"
+	for f in domu1 domu2; do
+		tr -d '\r' <"$CONS/guest-$f.log" | grep -a 'PROBE' | sed "s/^/  $f| /"
+	done
+	domu_run domu1 30 'cat /sys/module/xen_gntalloc/parameters/limit; grep -H . /sys/module/xen_gntdev/parameters/*'
+
+	D=$(domid domu1)
+	h=/local/domain/$D
+	probe "domu1 domid=$D vm=$(xenstore-read "$h/vm")"
+	# dom0 watches: @releaseDomain (with domu1's state at each event)
+	# and domu1's control/shutdown (with its value).
+	(xenstore-watch @releaseDomain | while read -r p; do
+		echo "$(cut -d' ' -f1 /proc/uptime) $p domu1-state: $(xl list 2>/dev/null | awk '$1 ~ /^domu1/ {print $1, $2, $5}' | tr '\n' ';')"
+	done) >/tmp/w-release.log 2>&1 &
+	wp=$!
+	(xenstore-watch "$h/control/shutdown" | while read -r p; do
+		echo "$(cut -d' ' -f1 /proc/uptime) $p = '$(xenstore-read "$p" 2>&1)'"
+	done) >/tmp/w-shutdown.log 2>&1 &
+	sp=$!
+	# domU watch, registered before the save by a domU process.
+	domu_run domu1 30 'nohup xenstore-watch data/foo >/tmp/w-foo.log 2>&1 </dev/null & echo $! >/tmp/w-foo.pid; sleep 2; echo watching'
+	xenstore-write "$h/data/foo" 1
+	sleep 3
+	ts "PROBE xl save start"
+	xl save domu1 /var/lib/xen/probe.chk
+	ok $? "probe: xl save domu1"
+	ts "PROBE xl save done"
+	sleep 2
+	ts "PROBE xl restore start"
+	xl restore /var/lib/xen/probe.chk
+	ok $? "probe: xl restore domu1"
+	ts "PROBE xl restore done"
+	rm -f /var/lib/xen/probe.chk
+	D2=$(domid domu1)
+	probe "after restore: domid=$D2 vm=$(xenstore-read "/local/domain/$D2/vm")"
+	sleep 5
+	xenstore-write "/local/domain/$D2/data/foo" 2
+	sleep 3
+	domu_run domu1 60 'echo "agent alive after restore"; cat /tmp/w-foo.log'
+	ok $? "probe: domu1 agent answers after restore"
+	probe "domU watch on data/foo (events: initial, write 1 before save, write 2 after restore): $(job_out domu1 "$JOB" | grep -c '^data/foo') events"
+	kill "$wp" "$sp" 2>/dev/null
+	pkill -P "$wp" 2>/dev/null
+	pkill -P "$sp" 2>/dev/null
+	probe "dom0 @releaseDomain events during save/restore:"
+	sed 's/^/    /' /tmp/w-release.log
+	probe "dom0 watch on /local/domain/$D/control/shutdown:"
+	sed 's/^/    /' /tmp/w-shutdown.log
+
+	h=/local/domain/$D2
+	(xenstore-watch @releaseDomain | while read -r p; do
+		echo "$(cut -d' ' -f1 /proc/uptime) $p domu1-state: $(xl list 2>/dev/null | awk '$1 ~ /^domu1/ {print $1, $2, $5}' | tr '\n' ';')"
+	done) >/tmp/w-release.log 2>&1 &
+	wp=$!
+	(xenstore-watch "$h/control/shutdown" | while read -r p; do
+		echo "$(cut -d' ' -f1 /proc/uptime) $p = '$(xenstore-read "$p" 2>&1)'"
+	done) >/tmp/w-shutdown.log 2>&1 &
+	sp=$!
+	(while :; do xl list 2>/dev/null | awk 'NR > 1 {print $1, $2}'; sleep 0.5; done) >/tmp/names.log 2>&1 &
+	np=$!
+	ts "PROBE xl migrate start"
+	timeout 400 xl migrate -s "" domu1 "xl migrate-receive"
+	ok $? "probe: xl migrate domu1 (localhost)"
+	ts "PROBE xl migrate done"
+	kill "$np" 2>/dev/null
+	D3=$(domid domu1)
+	probe "after migrate: domid=$D3 vm=$(xenstore-read "/local/domain/$D3/vm")"
+	probe "domain names seen during migrate (name domid): $(sort -u /tmp/names.log | tr '\n' ';')"
+	sleep 5
+	xenstore-write "/local/domain/$D3/data/foo" 3
+	sleep 3
+	domu_run domu1 60 'cat /tmp/w-foo.log'
+	ok $? "probe: domu1 agent answers after migrate"
+	probe "domU watch on data/foo after migrate + write 3: $(job_out domu1 "$JOB" | grep -c '^data/foo') events"
+	kill "$wp" "$sp" 2>/dev/null
+	pkill -P "$wp" 2>/dev/null
+	pkill -P "$sp" 2>/dev/null
+	probe "dom0 @releaseDomain events during migrate:"
+	sed 's/^/    /' /tmp/w-release.log
+	probe "dom0 watch on /local/domain/$D2/control/shutdown during migrate:"
+	sed 's/^/    /' /tmp/w-shutdown.log
+	ls "$CONS"
+	# shellcheck disable=SC2016 # expands in the domU
+	domu_run domu1 20 'kill $(cat /tmp/w-foo.pid); true' >/dev/null
+}
+if want p && [ $DOMUS_UP = 1 ]; then
+	probe_steps
+fi
+
+# ---------------------------------------------------------------- b
+XENIBD_PID=""
+if want b; then
+	section "b: xenibd -f -x domu1 -x domu2 (Xen mode)"
+	xenibd -f -x domu1 -x domu2 >/var/log/xenibd.log 2>&1 &
+	XENIBD_PID=$!
+	sleep 8
+	kill -0 "$XENIBD_PID" 2>/dev/null
+	ok $? "xenibd running (Xen mode, domu1 + domu2 attached)"
+	tail -n 20 /var/log/xenibd.log
+	xenstore-ls -f /local/domain/0/backend 2>/dev/null | grep -i xenib | head -20
+fi
+
+# ---------------------------------------------------------------- c
+if want c; then
+	section "c: ibv_devices, ibv_devinfo -v in each domU"
+	for d in domu1 domu2; do
+		domu_run "$d" 60 'ibv_devices; ibv_devices | grep -qw xenib0'
+		ok $? "$d: ibv_devices lists xenib0"
+		# shellcheck disable=SC2016 # expands in the domU
+		domu_run "$d" 60 'ibv_devinfo -v -d xenib0 >/tmp/di 2>&1; rc=$?; grep -E "hca_id|transport|node_guid|max_qp:|max_mr_size|port:|state:|active_mtu|link_layer|GID" /tmp/di; [ $rc = 0 ] && grep -q PORT_ACTIVE /tmp/di'
+		ok $? "$d: ibv_devinfo -v exits 0, xenib0 PORT_ACTIVE"
+	done
+fi
+
+# ---------------------------------------------------------------- d
+PP_USEC=""
+if want d; then
+	section "d: ibv_rc_pingpong domu1 -> domu2"
+	pair "ibv_rc_pingpong -g 0 -c -n 200" 300 18515 \
+		"ibv_rc_pingpong -d xenib0 -g 0 -c -n 200" \
+		"ibv_rc_pingpong -d xenib0 -g 0 -c -n 200 10.77.0.2"
+	PP_USEC=$(job_out domu1 "$PAIR_CJOB" | sed -n 's/.* seconds = \([0-9.]*\) usec\/iter.*/\1/p' | tail -n 1)
+	ts "pingpong -n 200: ${PP_USEC:-?} usec/iter"
+	pair "ibv_rc_pingpong -g 0 -c -s 65536 -n 50" 300 18515 \
+		"ibv_rc_pingpong -d xenib0 -g 0 -c -s 65536 -n 50" \
+		"ibv_rc_pingpong -d xenib0 -g 0 -c -s 65536 -n 50 10.77.0.2"
+fi
+
+# ---------------------------------------------------------------- e
+if want e; then
+	section "e: perftest domu1 -> domu2"
+	perf_pair "ib_write_bw -n 500" 300 \
+		"ib_write_bw -d xenib0 -n 500" "ib_write_bw -d xenib0 -n 500 10.77.0.2"
+	perf_pair "ib_send_lat -n 500" 300 \
+		"ib_send_lat -d xenib0 -n 500" "ib_send_lat -d xenib0 -n 500 10.77.0.2"
+fi
+
+# ---------------------------------------------------------------- f
+# port_id NAME: "LID GID" of xenib0 port 1 in domain NAME.
+port_id() {
+	# shellcheck disable=SC2016 # expands in the domU
+	domu_run "$1" 60 'ibv_devinfo -v -d xenib0 | awk "/port_lid:/ { l = \$2 } /GID\[ *0\]:/ { g = \$3 } END { print \"PORTID\", l, g }"' |
+		sed -n 's/.*PORTID //p' | tail -n 1
+}
+if want f; then
+	section "f: long ibv_rc_pingpong across xl save/restore/migrate of domu1"
+	N=$(karg xt_long_n)
+	if [ -z "$N" ]; then
+		# About 60 s of pingpong at step d's rate: it must outlast
+		# 15 s before the save and 10 s between restore and migrate
+		# (suspended time does not count); at least 2000.
+		N=$(awk -v u="${PP_USEC:-0}" 'BEGIN { n = (u > 0) ? int(60e6 / u) : 5000; if (n < 2000) n = 2000; print n }')
+	fi
+	ID0=$(port_id domu1)
+	ts "domu1 xenib0 port: LID GID = ${ID0:-?}; long pingpong: -n $N (step d: ${PP_USEC:-?} usec/iter)"
+	domu_start domu2 "timeout 1500 ibv_rc_pingpong -d xenib0 -g 0 -c -n $N"
+	SJ=$JOB
+	if wait_listen domu2 18515 60 "$SJ"; then
+		domu_start domu1 "timeout 1500 ibv_rc_pingpong -d xenib0 -g 0 -c -n $N 10.77.0.2"
+		CJ=$JOB
+		sleep 15
+		! domu_done domu1 "$CJ"
+		ok $? "long pingpong still running before xl save"
+		ts "xl save domu1"
+		xl save domu1 /var/lib/xen/domu1.chk
+		ok $? "xl save domu1 during pingpong"
+		ts "xl restore domu1"
+		xl restore /var/lib/xen/domu1.chk
+		ok $? "xl restore domu1 during pingpong"
+		rm -f /var/lib/xen/domu1.chk
+		ts "domu1 is now domid $(domid domu1)"
+		domu_run domu1 60 'echo agent alive after restore' >/dev/null
+		ok $? "domu1 agent answers after restore"
+		sleep 10
+		! domu_done domu1 "$CJ"
+		ok $? "long pingpong still running before xl migrate"
+		ts "xl migrate domu1 (localhost)"
+		timeout 600 xl migrate -s "" domu1 "xl migrate-receive"
+		ok $? "xl migrate domu1 during pingpong"
+		ts "domu1 is now domid $(domid domu1)"
+		domu_wait domu1 1500 "$CJ"
+		ok $? "long pingpong client (domu1, saved/restored/migrated) exit 0, data checked"
+		domu_wait domu2 120 "$SJ"
+		ok $? "long pingpong server (domu2) exit 0, data checked"
+		job_out domu1 "$CJ" | grep -q 'domain resumed as .*: reconnecting' &&
+			[ "$(job_out domu1 "$CJ" | grep -c 'context reconnected')" = 2 ]
+		ok $? "domu1's context reconnected after the restore and after the migration"
+		ID1=$(port_id domu1)
+		ts "domu1 xenib0 port after migration: LID GID = ${ID1:-?}"
+		[ -n "$ID0" ] && [ "$ID0" = "$ID1" ]
+		ok $? "domu1 keeps its LID and GID across save/restore and migration"
+	else
+		domu_wait domu2 10 "$SJ"
+		ok 1 "long pingpong: server not listening"
+	fi
+	domu_run domu1 30 'dmesg | grep -E "WARNING|BUG" | grep -v "This is not a bug"; ps -eo pid,args | grep "[x]enib-evtchn-keeper"; [ "$(dmesg | grep -c -E "kernel BUG|WARNING:")" = 0 ]'
+	ok $? "domu1's kernel logged no BUG or WARNING (pre-suspend event channels kept by xenib-evtchn-keeper)"
+fi
+
+# ---------------------------------------------------------------- g
+# Numbers, not pass/fail: each figure R times (kernel argument
+# xt_bench_n, default 3), interleaved, median and spread.  Xen: domu1 ->
+# domu2 through xenibd in dom0.  Emulated: two dom0 processes through a
+# second xenibd in dom0 (the same code above the hypervisor layer).
+# perf_col SIZE COL: column COL of perftest's result line for SIZE bytes.
+perf_col() { awk -v c="$2" -v b="$1" '$1 == b && NF >= c && $2 ~ /^[0-9]+$/ && $c ~ /^[0-9.]+$/ { v = $c } END { print v }'; }
+# xen_sample SIZE COL CMD: one Xen figure (3 tries on a failed calibration).
+xen_sample() {
+	local v
+	for _ in 1 2 3; do
+		run_pair "bench $3 (xen)" 600 18515 "$3" "$3 10.77.0.2" >&2 || continue
+		v=$(job_out domu1 "$PAIR_CJOB" | perf_col "$1" "$2")
+		[ -n "$v" ] && { echo "$v"; return 0; }
+	done
+	return 1
+}
+# emu_sample SIZE COL CMD: one emulated figure (3 tries).
+emu_sample() {
+	local v s c r i
+	for _ in 1 2 3; do
+		# shellcheck disable=SC2086 # CMD is words
+		XENIB_EMU_DIR=$E timeout 300 $3 >/tmp/emu-srv.log 2>&1 &
+		s=$!
+		for ((i = 0; i < 60; i++)); do ss -ltn | grep -q ':18515 ' && break; sleep 0.5; done
+		# shellcheck disable=SC2086
+		XENIB_EMU_DIR=$E timeout 300 $3 127.0.0.1 >/tmp/emu-cli.log 2>&1
+		c=$?
+		wait $s
+		r=$?
+		[ $c = 0 ] && [ $r = 0 ] || { sed 's/^/  emu| /' /tmp/emu-cli.log /tmp/emu-srv.log >&2; continue; }
+		v=$(perf_col "$1" "$2" </tmp/emu-cli.log)
+		[ -n "$v" ] && { echo "$v"; return 0; }
+	done
+	return 1
+}
+# stats FILE: "median (min-max, n=N)" of the numbers in FILE.
+stats() {
+	sort -g "$1" | awk '{ v[NR] = $1 } END { if (!NR) { print "n/a"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%g (%g-%g, n=%d)\n", m, v[1], v[NR], NR }'
+}
+median() { stats "$1" | awk '{ print $1 }'; }
+if want g; then
+	section "g: BENCH ib_write_bw / ib_write_lat, Xen vs emulated hypervisor"
+	R=$(karg xt_bench_n)
+	R=${R:-3}
+	E=/tmp/xenib-emu
+	mkdir -p $E
+	# In dom0 xenibd picks Xen by itself: force the emulation.
+	echo "hypervisor = emulated" >$E/emu.conf
+	xenibd -f -c $E/emu.conf -d $E >/var/log/xenibd-emu.log 2>&1 &
+	EP=$!
+	for ((i = 0; i < 40; i++)); do [ -S $E/xenib0.sock ] && break; sleep 0.5; done
+	rm -f /tmp/b-*
+	BW="ib_write_bw -d xenib0 -s 65536 -n 300"
+	LAT="ib_write_lat -d xenib0 -s 8 -n 300"
+	for ((r = 1; r <= R; r++)); do
+		ts "bench round $r/$R"
+		xen_sample 65536 4 "$BW" >>/tmp/b-xbw
+		emu_sample 65536 4 "$BW" >>/tmp/b-ebw
+		xen_sample 8 5 "$LAT" >>/tmp/b-xlat
+		emu_sample 8 5 "$LAT" >>/tmp/b-elat
+	done
+	kill "$EP" 2>/dev/null
+	wait "$EP" 2>/dev/null
+	for f in xbw ebw xlat elat; do touch /tmp/b-$f; done
+	ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+	echo "BENCH $BW: BW average MB/s: xen $(stats /tmp/b-xbw); emulated $(stats /tmp/b-ebw); xen/emulated $(ratio /tmp/b-xbw /tmp/b-ebw)"
+	echo "BENCH $LAT: t_typical usec: xen $(stats /tmp/b-xlat); emulated $(stats /tmp/b-elat); xen/emulated $(ratio /tmp/b-xlat /tmp/b-elat)"
+	[ -s /tmp/b-xbw ] && [ -s /tmp/b-xlat ] && [ -s /tmp/b-ebw ] && [ -s /tmp/b-elat ]
+	ok $? "bench: every figure measured at least once"
+fi
+
+# ---------------------------------------------------------------- end
+section "end"
+if [ -n "$XENIBD_PID" ]; then
+	kill -0 "$XENIBD_PID" 2>/dev/null
+	ok $? "xenibd still running at the end"
+	kill "$XENIBD_PID" 2>/dev/null
+	wait "$XENIBD_PID"
+	ts "xenibd exit status $? (SIGTERM)"
+	ts "xenibd log tail:"
+	tail -n 40 /var/log/xenibd.log
+fi
+xl list
+ts "xl dmesg tail:"
+xl dmesg | tail -n 15
+for d in domu1 domu2; do xl destroy "$d" 2>/dev/null; done
+sync
+ts "ALL DONE"
+echo "xen-integration: $PASS passed, $FAIL failed"
