@@ -57,10 +57,12 @@ static int fmt_stats(char *buf, size_t len)
 			"contexts %ld\npds %ld\nmrs %ld\n"
 			"mr_bytes %lld\ncqs %ld\nqps %ld\nregions %ld\n"
 			"notifiers %ld\nctrl_msgs %lld\nctrl_errors %lld\n"
-			"wqes %lld\nsrqs %ld\nahs %ld\nxrcds %ld\n",
+			"wqes %lld\nsrqs %ld\nahs %ld\nxrcds %ld\n"
+			"doorbells %lld\nsleeps %lld\n",
 			live_guests(), s->guests, s->contexts, s->pds, s->mrs, s->mr_bytes,
 			s->cqs, s->qps, s->regions, s->notifiers, s->ctrl_msgs,
-			s->ctrl_errors, s->wqes, s->srqs, s->ahs, s->xrcds);
+			s->ctrl_errors, s->wqes, s->srqs, s->ahs, s->xrcds,
+			s->doorbells, s->sleeps);
 }
 
 /*

@@ -45,7 +45,8 @@ static void handle_event(const struct epoll_event *ev)
 		xd_ctx_readable(ptr);
 		break;
 	case XD_EV_DOORBELL:
-		hv_notify_drain(((struct xd_notify *)ptr)->fd);
+		xd.stats.doorbells +=
+			(long long)hv_notify_drain(((struct xd_notify *)ptr)->fd);
 		break;
 	case XD_EV_ADMIN:
 		xd_admin_readable(xd.admin_fd);
@@ -173,6 +174,7 @@ static void main_loop(void)
 			ts.tv_sec = d / 1000000000ull;
 			ts.tv_nsec = d % 1000000000ull;
 		}
+		xd.stats.sleeps++;
 		service_events(next == UINT64_MAX ? NULL : &ts);
 		set_sleeping(0);
 		idle_since = xd_now_ns();

@@ -99,7 +99,8 @@ void xd_xen_evtchn_readable(void)
 		hvx_evtchn_unmask(p);
 		if (e.type == XP_CTRL)
 			xd_xen_mbox_event(e.ptr);
-		/* XP_DOORBELL: waking the loop was the point. */
+		else if (e.type == XP_DOORBELL)	/* waking us was the point */
+			xd.stats.doorbells++;
 	}
 }
 

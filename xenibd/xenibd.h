@@ -215,6 +215,8 @@ struct xd_stats {
 	long long mr_bytes;
 	long long ctrl_errors, ctrl_msgs;
 	long long wqes;
+	long long doorbells;	/* guest kicks received (backend was asleep) */
+	long long sleeps;	/* times the loop armed kicks and slept */
 };
 
 /* Per-guest limits (xenibd.conf "limit.*"); enforced by the control path. */
