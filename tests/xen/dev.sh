@@ -30,8 +30,7 @@ run_dom0() {
 	[ -e "$SH/ready" ] || { echo "dev.sh: not booted (no $SH/ready)" >&2; return 1; }
 	n=$(($(cat "$SH/seq" 2>/dev/null || echo 0) + 1))
 	echo "$n" >"$SH/seq"
-	# Job ids of domu_run: a range of its own for each script.
-	printf 'XT_SEQ=%d\n%s\n' "$((n * 1000))" "$body" >"$SH/in/$n.sh.tmp"
+	printf '%s\n' "$body" >"$SH/in/$n.sh.tmp"
 	mv "$SH/in/$n.sh.tmp" "$SH/in/$n.sh"
 	for ((i = 0; i < to * 10; i++)); do
 		[ -e "$SH/out/$n.rc" ] && break

@@ -29,17 +29,30 @@ home() {
 	d=$(domid "$1") || return 1
 	echo "/local/domain/$d"
 }
-XT_SEQ=${XT_SEQ:-0} # dev.sh gives each of its scripts its own range
 JOB=""
 JOB_domu1="" # set by printf -v in domu_start, read by domu_wait
 JOB_domu2=""
 : "$JOB_domu1" "$JOB_domu2"
+# next_job: a new job id in JOB.  From a counter file, so that ids stay
+# unique across subshells ($(...)) and concurrent scripts (dev.sh).
+next_job() {
+	JOB=$({
+		flock 9
+		n=$(($(cat /run/xt-job 2>/dev/null || echo 0) + 1))
+		echo "$n" >/run/xt-job
+		echo "$n"
+	} 9>>/run/xt-job.lock)
+}
 # domu_start NAME CMD: run CMD with sh -c in domain NAME, in the
 # background; JOB is set to its id.  Returns once the agent picked it up.
+# CMD must not contain backslashes: xenstore-write expands escapes.
 domu_start() {
 	local name=$1 cmd=$2 h end
-	XT_SEQ=$((XT_SEQ + 1))
-	JOB=$XT_SEQ
+	case $cmd in *\\*)
+		ts "domu_start: no backslashes in commands (xenstore-write eats them): $cmd"
+		return 1 ;;
+	esac
+	next_job
 	printf -v "JOB_$name" '%s' "$JOB"
 	end=$(($(date +%s) + 60))
 	while [ "$(date +%s)" -lt "$end" ]; do
