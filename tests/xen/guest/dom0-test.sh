@@ -12,7 +12,8 @@
 #   p  probes (not by default): grant limits, xenstore watches and names
 #      across xl save / restore / migrate (informational, PROBE lines)
 #   b  xenibd -f -x domu1 -x domu2 (Xen mode) in dom0
-#   c  ibv_devices / ibv_devinfo -v in each domU
+#   c  ibv_devices / ibv_devinfo -v in each domU; xenstore permissions;
+#      xenibctl detach / attach of domu2
 #   d  ibv_rc_pingpong domu1 -> domu2 (-n 200; -s 65536 -n 50)
 #   e  ib_write_bw, ib_send_lat domu1 -> domu2
 #   f  long ibv_rc_pingpong across xl save / restore / migrate of domu1,
@@ -168,6 +169,21 @@ if want c; then
 		domu_run "$d" 60 'ibv_devinfo -v -d xenib0 >/tmp/di 2>&1; rc=$?; grep -E "hca_id|transport|node_guid|max_qp:|max_mr_size|port:|state:|active_mtu|link_layer|GID" /tmp/di; [ $rc = 0 ] && grep -q PORT_ACTIVE /tmp/di'
 		ok $? "$d: ibv_devinfo -v exits 0, xenib0 PORT_ACTIVE"
 	done
+	# The nodes are for their guest only.
+	D1=$(domid domu1)
+	domu_run domu1 30 "xenstore-read device/xenib/0/backend-id && xenstore-read /local/domain/0/backend/xenib/$D1/0/state"
+	ok $? "domu1 reads its xenib nodes (frontend and backend directory)"
+	domu_run domu2 30 "! xenstore-read /local/domain/$D1/device/xenib/0/backend-id && ! xenstore-read /local/domain/0/backend/xenib/$D1/0/state"
+	ok $? "domu2 cannot read domu1's xenib nodes"
+	# Run-time detach and attach.
+	xenibctl -d /run/xenib detach domu2
+	ok $? "xenibctl detach domu2"
+	domu_run domu2 60 '! ibv_devices | grep -w xenib0'
+	ok $? "domu2: no xenib0 after the detach"
+	xenibctl -d /run/xenib attach domu2
+	ok $? "xenibctl attach domu2"
+	domu_run domu2 60 'ibv_devices | grep -w xenib0'
+	ok $? "domu2: xenib0 back after the attach"
 fi
 
 # ---------------------------------------------------------------- d
