@@ -13,7 +13,7 @@
  * pages per domain (1024 by default; raise it with
  * `modprobe xen-gntalloc limit=N` or by writing that file), and the guest's
  * grant table holds max_grant_frames * 512 entries (xl.cfg
- * max_grant_frames).  Past either, allocation fails with ENOSPC/ENOMEM and
+ * max_grant_frames).  Past either, allocation fails with ENOSPC and
  * the verb that needed the memory fails with it.
  */
 #include <errno.h>
