@@ -202,6 +202,81 @@ def hs_seeds():
           bytes([0x20, 4, 0x20, 4]))
 
 
+# fuzz_xen: grant refs name pages of the fake guest memory (ref r = page
+# r - 1); the mailbox is at refs 1-3.
+RESUME_REGION, RESUME_NOTIFY, RESUME_DONE = 27, 28, 29
+
+
+def x_poke(ref, off, data):
+    assert len(data) < 256
+    return struct.pack("<BBHB", 0, ref - 1, off, len(data)) + data
+
+
+def x_dir(dref, first, npages):
+    """Directory at dref, its one list page at dref + 1, pages first..."""
+    return (x_poke(dref, 0, struct.pack("<I", dref + 1)) +
+            x_poke(dref + 1, 0, struct.pack("<%dI" % npages,
+                                            *range(first, first + npages))))
+
+
+def x_req(msg, relay=False):
+    return struct.pack("<BHB", 1, len(msg), 1 | (2 if relay else 0)) + msg
+
+
+def x_map(npages, dref, flags=0):
+    return x_req(hdr(MAP_REGION, struct.pack("<IIQQ", npages, flags, 0,
+                                             dref)))
+
+
+def x_bind(kind, port):
+    return x_req(hdr(BIND_NOTIFY, struct.pack("<II", kind, port)))
+
+
+def xen_setup():
+    """Context page (dir 10), data region of 6 pages (dir 20), buffer of 2
+    pages (dir 22), doorbell, async and completion ports, PD, MR, CQ, a
+    connected QP (the requests of setup() from REG_MR on)."""
+    recs = x_dir(10, 12, 1) + x_dir(20, 30, 6) + x_dir(22, 40, 2)
+    recs += x_req(hello()) + x_map(1, 10, 1) + x_bind(1, 40) + x_bind(3, 41)
+    recs += x_bind(2, 42)
+    recs += x_req(hdr(ALLOC_PD, b"")) + x_map(6, 20) + x_map(2, 22)
+    for _, _, msg in setup()[7:]:
+        recs += x_req(msg)
+    return recs
+
+
+def xen_seeds():
+    base = xen_setup()
+    write("fuzz_xen", "setup", base)
+    write("fuzz_xen", "setup-engine-tick", base + bytes([6, 5]) +
+          struct.pack("<I", 300000) + bytes([6]))
+    resume = bytes([3]) + struct.pack("<BBI", 4, 49, 77)
+    resume += x_dir(24, 12, 1) + x_dir(26, 30, 6) + x_dir(28, 40, 2)
+    for h, n, d in ((H1, 1, 24), (H2, 6, 26), (H3, 2, 28)):
+        resume += x_req(hdr(RESUME_REGION, struct.pack("<IIQ", h, n, d)),
+                        True)
+    for h, port in ((H1, 60), (H2, 61), (H3, 62)):
+        resume += x_req(hdr(RESUME_NOTIFY, struct.pack("<II", h, port)),
+                        True)
+    resume += x_req(hdr(RESUME_DONE, b""), True) + bytes([6])
+    write("fuzz_xen", "freeze-resume", base + resume)
+    write("fuzz_xen", "freeze-timeout", base + bytes([3, 5]) +
+          struct.pack("<I", 0xffffffff) + bytes([5]) +
+          struct.pack("<I", 0xffffffff))
+    # frontend_alive 1, seen on a mailbox event; 0, seen by the scan.
+    write("fuzz_xen", "process-dies", base + bytes([8, 1, 2, 0, 0, 0, 0]) +
+          struct.pack("<I", 16) + bytes([8, 0, 5]) +
+          struct.pack("<I", 1000000) + bytes([9]) + x_req(hello()))
+    write("fuzz_xen", "parse", b"".join(
+        bytes([7, len(v)]) + v for v in (
+            b"4294967295", b"01", b"8 9 10", b"8  9 10",
+            b"0000002a0123456789abcdef", b"0000002a0123456789abcdeg")))
+    write("fuzz_xen", "raw-mailbox", bytes([2]) +
+          struct.pack("<II", 1, 0xffffffff) + bytes([2]) +
+          struct.pack("<II", 2, 16))
+
+
 ctrl_seeds()
 wqe_seeds()
 hs_seeds()
+xen_seeds()

@@ -2,10 +2,9 @@
 /*
  * xenibd's Xen mode without Xen: the strict parsers of guest-written
  * xenstore values, the grant-ref directory of MAP_REGION, and the mailbox
- * control channel with its Xen-mode requests, driven through a fake
- * hypervisor (xd_hv) whose "grant refs" are pages of a memfd standing in
- * for the guest's memory: ref r is page r - 1; 0 and refs past the end are
- * bad.  The last line is "N passed, N failed".
+ * control channel with its Xen-mode requests, driven through the fake
+ * hypervisor of tests/common/fake_xen.h.  The last line is
+ * "N passed, N failed".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,98 +18,7 @@
 #include "xenibd/xen.h"
 
 #include "tests/common/check.h"
-
-#define GPAGES		4096u		/* fake guest memory, pages */
-#define BAD_PORT	999u
-
-static int gfd = -1;
-static char *gmem;			/* the guest's view of its memory */
-static unsigned int nbind, nunbind, nnotify, nmap, nunmap, ndisarm;
-
-static int fake_map(uint32_t domid, const uint32_t *refs, uint32_t n,
-		    void *at, bool writable, struct hvx_gmap *gm)
-{
-	char *base = at;
-	uint32_t i;
-
-	if (!n)
-		return EINVAL;
-	for (i = 0; i < n; i++)
-		if (!refs[i] || refs[i] > GPAGES)
-			return EFAULT;
-	if (!base) {
-		base = mmap(NULL, (size_t)n * 4096, PROT_NONE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (base == MAP_FAILED)
-			return ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		if (mmap(base + (size_t)i * 4096, 4096,
-			 PROT_READ | (writable ? PROT_WRITE : 0),
-			 MAP_SHARED | MAP_FIXED, gfd,
-			 (off_t)(refs[i] - 1) * 4096) == MAP_FAILED)
-			return errno;
-	gm->va = base;
-	gm->len = (size_t)n * 4096;
-	gm->index = 0;
-	nmap++;
-	return 0;
-}
-
-static void fake_unmap(struct hvx_gmap *gm, bool keep)
-{
-	if (keep)
-		mmap(gm->va, gm->len, PROT_NONE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	else
-		munmap(gm->va, gm->len);
-	gm->va = NULL;
-	nunmap++;
-}
-
-static int fake_unmap_notify(const struct hvx_gmap *gm, uint32_t off,
-			     uint32_t port)
-{
-	return off < gm->len ? 0 : EINVAL;
-}
-
-static int fake_unmap_notify_disarm(const struct hvx_gmap *gm, uint32_t off)
-{
-	ndisarm++;
-	return off < gm->len ? 0 : EINVAL;
-}
-
-static int fake_bind(uint32_t domid, uint32_t port)
-{
-	if (port == BAD_PORT)
-		return -EINVAL;
-	nbind++;
-	return port + 1000;
-}
-
-static int fake_notify(uint32_t port)
-{
-	nnotify++;
-	return 0;
-}
-
-static void fake_unbind(uint32_t port)
-{
-	nunbind++;
-}
-
-static const struct xd_hv_ops fake_ops = {
-	.map = fake_map, .unmap = fake_unmap,
-	.unmap_notify = fake_unmap_notify,
-	.unmap_notify_disarm = fake_unmap_notify_disarm, .bind = fake_bind,
-	.notify = fake_notify, .unbind = fake_unbind,
-};
-
-/* Guest memory page of grant ref r. */
-static void *gpage(uint32_t r)
-{
-	return gmem + (size_t)(r - 1) * 4096;
-}
+#include "tests/common/fake_xen.h"
 
 static void test_parsers(void)
 {
@@ -158,13 +66,13 @@ static void make_dir(uint32_t dir, uint32_t list, uint32_t first,
 		     uint32_t npages)
 {
 	uint32_t nlist = (npages + 1023) / 1024, i;
-	uint32_t *d = gpage(dir);
+	uint32_t *d = fx_page(dir);
 
 	memset(d, 0, 4096);
 	for (i = 0; i < nlist; i++)
 		d[i] = list + i;
 	for (i = 0; i < npages; i++)
-		((uint32_t *)gpage(list + i / 1024))[i % 1024] = first + i;
+		((uint32_t *)fx_page(list + i / 1024))[i % 1024] = first + i;
 }
 
 static void test_read_refs(void)
@@ -182,10 +90,10 @@ static void test_read_refs(void)
 	CHECK(xd_xen_read_refs(3, 1, (1u << 20) + 1, &refs) == EINVAL,
 	      "too many pages for one directory");
 	CHECK(xd_xen_read_refs(3, 0, 10, &refs) == EFAULT, "bad directory ref");
-	((uint32_t *)gpage(1))[1] = GPAGES + 7;
+	((uint32_t *)fx_page(1))[1] = FX_PAGES + 7;
 	CHECK(xd_xen_read_refs(3, 1, 1500, &refs) == EFAULT, "bad list ref");
-	CHECK(nmap == nunmap, "every temporary mapping undone (%u/%u)", nmap,
-	      nunmap);
+	CHECK(fx.map == fx.unmap, "every temporary mapping undone (%u/%u)", fx.map,
+	      fx.unmap);
 }
 
 /* Mailbox at guest refs 10, 11, 12. */
@@ -201,11 +109,11 @@ static struct xenib_ctrl_hdr *call(struct xd_ctx *ctx, void *req,
 
 	h->seq = ++seq;
 	h->length = len;
-	memcpy(gpage(11), req, len);
+	memcpy(fx_page(11), req, len);
 	mb->req_len = len;
 	xr_store_release(&mb->req_seq, seq);
 	xd_xen_mbox_event(ctx);
-	return gpage(12);
+	return fx_page(12);
 }
 
 static void test_mailbox(void)
@@ -229,9 +137,9 @@ static void test_mailbox(void)
 	uint64_t next;
 	char *p;
 
-	memset(gpage(10), 0, 3 * 4096);
-	mb = gpage(10);
-	CHECK(xd_xen_ctx_new(NULL, 3, 0, mrefs, BAD_PORT, &ctx) == EINVAL,
+	memset(fx_page(10), 0, 3 * 4096);
+	mb = fx_page(10);
+	CHECK(xd_xen_ctx_new(NULL, 3, 0, mrefs, FX_BAD_PORT, &ctx) == EINVAL,
 	      "unbindable control port refused");
 	mrefs[2] = 0;
 	CHECK(xd_xen_ctx_new(NULL, 3, 0, mrefs, 7, &ctx) == EFAULT,
@@ -257,7 +165,7 @@ static void test_mailbox(void)
 	/* The same seq again: the stored answer, not a second execution. */
 	msgs = xd.stats.ctrl_msgs;
 	mb->resp_seq = 0;
-	memset(gpage(12), 0, 4096);
+	memset(fx_page(12), 0, 4096);
 	xd_xen_mbox_event(ctx);
 	CHECK(mb->resp_seq == seq && resp->opcode == XENIB_CMD_HELLO &&
 	      xd.stats.ctrl_msgs == msgs, "repeated seq: stored answer");
@@ -281,7 +189,7 @@ static void test_mailbox(void)
 	CHECK(!hr->hdr.status && ctx->page, "ctx page mapped (%u)",
 	      hr->hdr.status);
 	xr_store_release(&ctx->page->backend_sleeping, 1);
-	CHECK(((struct xenib_ctx_page *)gpage(30))->backend_sleeping == 1,
+	CHECK(((struct xenib_ctx_page *)fx_page(30))->backend_sleeping == 1,
 	      "ctx page is the guest's page");
 
 	map.flags = 0;
@@ -292,11 +200,11 @@ static void test_mailbox(void)
 	map.ref = 1ull << 32;
 	hr = (void *)call(ctx, &map, sizeof(map));
 	CHECK(hr->hdr.status == EINVAL, "ref > 32 bits: EINVAL");
-	map.ref = GPAGES + 1;
+	map.ref = FX_PAGES + 1;
 	hr = (void *)call(ctx, &map, sizeof(map));
 	CHECK(hr->hdr.status == EFAULT, "bad directory ref: EFAULT (%u)",
 	      hr->hdr.status);
-	make_dir(22, 23, GPAGES - 1, 4);	/* runs past the guest's pages */
+	make_dir(22, 23, FX_PAGES - 1, 4);	/* runs past the guest's pages */
 	map.ref = 22;
 	map.npages = 4;
 	hr = (void *)call(ctx, &map, sizeof(map));
@@ -328,13 +236,13 @@ static void test_mailbox(void)
 	CHECK(p != NULL, "MR translates");
 	if (p) {
 		memcpy(p, "granted", 8);
-		CHECK(!memcmp(gpage(42), "granted", 8),
+		CHECK(!memcmp(fx_page(42), "granted", 8),
 		      "MR view writes the guest's page");
 	}
 
 	/* Notifiers: a port the guest did not open for us, then a good one. */
 	bind.kind = XENIB_NOTIFY_DOORBELL;
-	bind.port = BAD_PORT;
+	bind.port = FX_BAD_PORT;
 	hr = (void *)call(ctx, &bind, sizeof(bind));
 	CHECK(hr->hdr.status == EINVAL, "unbindable port: EINVAL");
 	bind.port = 0;
@@ -348,9 +256,9 @@ static void test_mailbox(void)
 	bind.port = 9;
 	hr = (void *)call(ctx, &bind, sizeof(bind));
 	CHECK(!hr->hdr.status && ctx->async, "async notifier bound");
-	nnotify = 0;
+	fx.notify = 0;
 	xd_ctx_post_async(ctx, IBV_EVENT_PORT_ACTIVE, 1);
-	CHECK(nnotify == 1, "async event signals the guest's port");
+	CHECK(fx.notify == 1, "async event signals the guest's port");
 
 	/*
 	 * The guest's process dies: its kernel clears frontend_alive and
@@ -370,9 +278,9 @@ static void test_mailbox(void)
 	CHECK(xd.stats.contexts == 0 && xd.stats.regions == 0 &&
 	      xd.stats.mrs == 0 && xd.stats.notifiers == 0,
 	      "frontend gone: context and objects destroyed");
-	CHECK(nbind == nunbind, "every port unbound (%u/%u)", nbind, nunbind);
-	CHECK(nmap == nunmap, "every grant mapping undone (%u/%u)", nmap,
-	      nunmap);
+	CHECK(fx.bind == fx.unbind, "every port unbound (%u/%u)", fx.bind, fx.unbind);
+	CHECK(fx.map == fx.unmap, "every grant mapping undone (%u/%u)", fx.map,
+	      fx.unmap);
 }
 
 /* ------------------------------------------------------------------ */
@@ -393,17 +301,17 @@ struct tctx {
 static struct xenib_ctrl_hdr *xcall(struct tctx *t, void *req, uint32_t len,
 				    uint16_t flags, uint32_t sq)
 {
-	struct xenib_xen_mbox *m = gpage(t->mref);
+	struct xenib_xen_mbox *m = fx_page(t->mref);
 	struct xenib_ctrl_hdr *h = req;
 
 	h->seq = sq;
 	h->flags = flags;
 	h->length = len;
-	memcpy(gpage(t->mref + 1), req, len);
+	memcpy(fx_page(t->mref + 1), req, len);
 	m->req_len = len;
 	xr_store_release(&m->req_seq, sq);
 	xd_xen_mbox_event(t->ctx);
-	return gpage(t->mref + 2);
+	return fx_page(t->mref + 2);
 }
 
 static struct xenib_ctrl_hdr *tcall(struct tctx *t, void *req, uint32_t len)
@@ -457,8 +365,8 @@ static void tctx_setup(struct tctx *t, uint32_t domid, uint32_t mref,
 	t->mref = mref;
 	t->dref = dref;
 	t->cpage = cdir + 2;
-	memset(gpage(mref), 0, 3 * 4096);
-	memset(gpage(dref), 0, D_PAGES * 4096);
+	memset(fx_page(mref), 0, 3 * 4096);
+	memset(fx_page(dref), 0, D_PAGES * 4096);
 	CHECK(!xd_xen_ctx_new(NULL, domid, 0, refs, port0, &t->ctx),
 	      "context of domain %u", domid);
 	tcall(t, &hello, sizeof(hello));
@@ -533,7 +441,7 @@ static void connect_qps(struct tctx *a, struct tctx *b)
 
 static void *dpage(struct tctx *t, uint32_t page)
 {
-	return gpage(t->dref + page);
+	return fx_page(t->dref + page);
 }
 
 static struct xenib_ring_hdr *ring_hdr(struct tctx *t, uint32_t page)
@@ -627,7 +535,7 @@ static void takeover(struct tctx *t, uint32_t domid, uint32_t mref,
 {
 	uint32_t refs[3] = { mref, mref + 1, mref + 2 };
 
-	memset(gpage(mref), 0, 3 * 4096);
+	memset(fx_page(mref), 0, 3 * 4096);
 	CHECK(!xd_xen_ctx_takeover(t->ctx, domid, 1, refs, port),
 	      "take-over of the frozen context");
 	t->mref = mref;
@@ -670,18 +578,18 @@ static void test_resume(void)
 	memcpy(stored, h, sizeof(struct xenib_handle_resp));
 
 	/* --- freeze A: its domain suspends --------------------------- */
-	binds = nbind;
-	unbinds = nunbind;
-	ndisarm = 0;
+	binds = fx.bind;
+	unbinds = fx.unbind;
+	fx.disarm = 0;
 	xd.now_ns = 1000000000ull;
 	xd_xen_ctx_freeze(a.ctx);
 	CHECK(a.ctx->frozen && a.ctx->xen->orphan, "frozen, orphan");
-	CHECK(ndisarm == 1 && !a.ctx->xen->mbox.va,
+	CHECK(fx.disarm == 1 && !a.ctx->xen->mbox.va,
 	      "mailbox unmap notification disarmed, then unmapped");
-	CHECK(nunbind - unbinds == 4 && !a.ctx->xen->ctrl_port &&
+	CHECK(fx.unbind - unbinds == 4 && !a.ctx->xen->ctrl_port &&
 	      !a.ctx->doorbell->port && !a.ctx->async->port,
 	      "control port and 3 notifier ports unbound (%u)",
-	      nunbind - unbinds);
+	      fx.unbind - unbinds);
 	CHECK(ra->unmapped && rc->unmapped && !mapped_rw(ra->va) &&
 	      !mapped_rw(rc->va) && !mapped_rw(view),
 	      "regions and MR view: inaccessible placeholders");
@@ -714,9 +622,9 @@ static void test_resume(void)
 	old_id = a.ctx->xen->id;
 	takeover(&a, 7, 220, 70);
 	CHECK(a.ctx->frozen && a.ctx->xen->resumed && !a.ctx->xen->orphan &&
-	      a.ctx->xen->id != old_id && nbind - binds == 1,
+	      a.ctx->xen->id != old_id && fx.bind - binds == 1,
 	      "taken over: new mailbox and port, new token, still frozen");
-	CHECK(((struct xenib_xen_mbox *)gpage(220))->backend_alive == 1,
+	CHECK(((struct xenib_xen_mbox *)fx_page(220))->backend_alive == 1,
 	      "new mailbox: backend_alive");
 
 	/* Frozen: only RESUME_*; relay flag only on RESUME_*. */
@@ -763,7 +671,7 @@ static void test_resume(void)
 	CHECK(!h->status, "comp port");
 	h = resume_notify(&a, 0x7777, 74, 9);
 	CHECK(h->status == ENOENT, "unknown notifier: ENOENT");
-	h = resume_notify(&a, a.comp, BAD_PORT, 10);
+	h = resume_notify(&a, a.comp, FX_BAD_PORT, 10);
 	CHECK(h->status == EINVAL, "unbindable port: EINVAL");
 
 	/* The relay's answers did not replace the provider's. */
@@ -788,7 +696,7 @@ static void test_resume(void)
 
 	/* The provider's request sent again with its seq: stored answer. */
 	msgs = xd.stats.ctrl_msgs;
-	memset(gpage(222), 0, 4096);
+	memset(fx_page(222), 0, 4096);
 	h = xcall(&a, &pd, sizeof(pd), 0, last_seq);
 	CHECK(xd.stats.ctrl_msgs == msgs &&
 	      !memcmp(h, stored, sizeof(struct xenib_handle_resp)),
@@ -810,7 +718,7 @@ static void test_resume(void)
 	resume_region(&a, a.ctx_region, 1, 254, 232, 1);
 	resume_region(&a, a.data_region, D_PAGES, 256, 300, 2);
 	cqa->prod--;		/* the image is older than what we wrote */
-	pg = gpage(a.cpage);
+	pg = fx_page(a.cpage);
 	h = resume_done(&a, 3);
 	CHECK(!h->status && qa->attr.qp_state == IBV_QPS_ERR,
 	      "CQ prod mismatch: QP to error (%u)", h->status);
@@ -839,7 +747,7 @@ static void test_resume(void)
 	CHECK(xd.stats.contexts == 0 && xd.stats.regions == 0 &&
 	      xd.stats.mrs == 0 && xd.stats.notifiers == 0,
 	      "all gone");
-	CHECK(nbind == nunbind, "every port unbound (%u/%u)", nbind, nunbind);
+	CHECK(fx.bind == fx.unbind, "every port unbound (%u/%u)", fx.bind, fx.unbind);
 }
 
 /* An emulated context sees none of this. */
@@ -863,14 +771,8 @@ int main(void)
 	xd.cfg.max_guests = 16;
 	if (xd_state_init())
 		return 1;
-	gfd = memfd_create("xenib-fake-guest", MFD_CLOEXEC);
-	if (gfd < 0 || ftruncate(gfd, (off_t)GPAGES * 4096))
+	if (fx_init())
 		return 1;
-	gmem = mmap(NULL, (size_t)GPAGES * 4096, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, gfd, 0);
-	if (gmem == MAP_FAILED)
-		return 1;
-	xd_hv = &fake_ops;
 
 	test_parsers();
 	test_read_refs();
