@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <xenevtchn.h>
@@ -87,7 +88,7 @@ static struct {
 	unsigned int gen;		/* resumes so far: which handle a port is on */
 	int *poisoned;			/* fds of pre-resume handles */
 	int npoisoned;
-	pid_t keeper;			/* holds them too, or 0 */
+	int keeper_fd;			/* pidfd of the process holding them */
 	uint32_t backend_domid;
 	char domid[16];
 	int wake[2];
@@ -96,6 +97,7 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.once = PTHREAD_ONCE_INIT,
 	.wake = { -1, -1 },
+	.keeper_fd = -1,
 	.conns = { &xg.conns, &xg.conns },
 };
 
@@ -610,12 +612,13 @@ static int conn_transport(struct hv_xen_conn *c, bool regrant)
  * name xenib-evtchn-keeper, deaf to the usual termination signals.  It
  * holds every fd of xg.poisoned, so the previous keeper can go: one keeper
  * per process that lived through a resume, a few hundred KiB, even after
- * the process has exited.
+ * the process has exited.  Held by a pidfd: the kill cannot reach another
+ * process that reused the pid.
  */
 static void keeper_start(void)
 {
 	pid_t pid, keeper = 0;
-	int pfd[2], i;
+	int pfd[2], i, kfd;
 
 	if (pipe2(pfd, O_CLOEXEC)) {
 		xg_log("cannot start the event-channel keeper: %s",
@@ -659,9 +662,18 @@ static void keeper_start(void)
 		       pid < 0 ? strerror(errno) : "fork failed");
 		return;
 	}
-	if (xg.keeper > 0)
-		kill(xg.keeper, SIGKILL);
-	xg.keeper = keeper;
+	kfd = pidfd_open(keeper, 0);
+	if (kfd < 0) {
+		/* The new one holds everything; the old one stays too. */
+		xg_log("cannot hold the event-channel keeper: %s",
+		       strerror(errno));
+		return;
+	}
+	if (xg.keeper_fd >= 0) {
+		pidfd_send_signal(xg.keeper_fd, SIGKILL, NULL, 0);
+		close(xg.keeper_fd);
+	}
+	xg.keeper_fd = kfd;
 }
 
 static int resume_conn(struct hv_xen_conn *c)

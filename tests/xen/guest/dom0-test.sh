@@ -123,10 +123,11 @@ if want f; then
 	section "f: long ibv_rc_pingpong across xl save/restore/migrate of domu1"
 	N=$(karg xt_long_n)
 	if [ -z "$N" ]; then
-		# About 60 s of pingpong at step d's rate: it must outlast
+		# About 90 s of pingpong at step d's rate: it must outlast
 		# 15 s before the save and 10 s between restore and migrate
-		# (suspended time does not count); at least 2000.
-		N=$(awk -v u="${PP_USEC:-0}" 'BEGIN { n = (u > 0) ? int(60e6 / u) : 5000; if (n < 2000) n = 2000; print n }')
+		# (suspended time does not count), also if it runs faster
+		# than in step d; at least 3000.
+		N=$(awk -v u="${PP_USEC:-0}" 'BEGIN { n = (u > 0) ? int(90e6 / u) : 5000; if (n < 3000) n = 3000; print n }')
 	fi
 	ID0=$(port_id domu1)
 	ts "domu1 xenib0 port: LID GID = ${ID0:-?}; long pingpong: -n $N (step d: ${PP_USEC:-?} usec/iter)"
