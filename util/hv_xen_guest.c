@@ -1205,7 +1205,7 @@ static struct xnotify *find_notify(struct hv_xen_conn *c, bool by_port,
 	list_for(p, t, &c->notifies) {
 		struct xnotify *n = entry_of(p, struct xnotify, link);
 
-		if ((by_port ? n->port : n->handle) == v)
+		if (by_port ? port_is(n->port, n->gen, v) : n->handle == v)
 			return n;
 	}
 	return NULL;
