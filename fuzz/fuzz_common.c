@@ -11,6 +11,7 @@
 
 #include "util/hv.h"
 #include "fuzz/fuzz_common.h"
+#include "xenibd/transport/emu.h"
 
 void fz_bytes(struct fz_in *in, void *dst, size_t n)
 {
@@ -89,18 +90,8 @@ void fz_init(void)
 
 void fz_reset(void)
 {
-	struct xd_table *t[] = { &xd.regions, &xd.notifies, &xd.pds,
-				 &xd.mrs, &xd.cqs, &xd.qpt, &xd.srqs,
-				 &xd.ahs };
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		free(t[i]->slot);
-		free(t[i]->gen);
-		xd_table_init(t[i], t[i]->name, t[i]->max);
-	}
-	memset(xd.guests, 0, xd.cfg.max_guests * sizeof(*xd.guests));
-	xd.stats.guests = 0;
+	/* Fresh guests: their handle tables start again at 0x100. */
+	xd_guest_fini();
 }
 
 void fz_ctx_open(struct fz_ctx *c)
@@ -110,13 +101,9 @@ void fz_ctx_open(struct fz_ctx *c)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       0, sv))
 		abort();
-	c->ctx = calloc(1, sizeof(*c->ctx));
+	c->ctx = xd_emu_ctx_new(sv[0]);
 	if (!c->ctx)
 		abort();
-	c->ctx->sock = sv[0];
-	c->ctx->pid = getpid();
-	list_add_tail(&xd.ctxs, &c->ctx->link);
-	xd.stats.contexts++;
 	c->guest_sock = sv[1];
 }
 

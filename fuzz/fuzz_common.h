@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xenibd/xenibd.h"
+#include "xenibd/dev/dev.h"
 
 /* A byte reader over the fuzzer's input; reads past the end yield zeros. */
 struct fz_in {

@@ -31,7 +31,7 @@
 #include "tests/common/fake_xen.h"
 #include "util/hv_xen_backend.h"
 #include "util/xenib_ring.h"
-#include "xenibd/xen.h"
+#include "xenibd/transport/xen/xen.h"
 
 #define FZX_PAGES	64u	/* guest pages the input may write */
 #define FZX_DOMID	3u
@@ -47,9 +47,9 @@ static struct xd_ctx *ctx_new(uint32_t mref, uint32_t port)
 }
 
 /* Does ctx have a mailbox (not frozen, or taken over until RESUME_DONE)? */
-static bool has_mbox(const struct xd_ctx *ctx)
+static bool has_mbox(struct xd_ctx *ctx)
 {
-	return ctx && ctx->xen->mbox.va;
+	return ctx && xd_xen_of(ctx)->mbox.va;
 }
 
 /* Is ctx still one of xenibd's contexts (a request may destroy it)? */
@@ -153,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 4:
 			n = 1 + fz_u8(&in) % (FZX_PAGES - 4);
 			port = fz_u32(&in) % 2000;
-			if (ctx && ctx->frozen && ctx->xen->orphan) {
+			if (ctx && ctx->frozen && xd_xen_of(ctx)->orphan) {
 				uint32_t refs[3] = { n, n + 1, n + 2 };
 
 				memset(fx_page(n), 0, 3 * XENIB_PAGE_SIZE);

@@ -13,7 +13,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
 shift $(($# > 0 ? 1 : 0))
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_ctrl fuzz_wqe fuzz_handshake fuzz_xen)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_ctrl fuzz_wqe fuzz_handshake fuzz_xen fuzz_fabric fuzz_snap fuzz_cm)
 # A fresh build in the source tree: a build directory shared between
 # checkouts would hold another tree's CMake cache.
 build=${FUZZ_BUILD:-$src/build-fuzz}

@@ -67,11 +67,56 @@ void *_verbs_init_and_alloc_context(struct ibv_device *device, int cmd_fd,
 	return base;
 }
 
+/* Copy op into slot when the provider has it (upstream keeps the rest). */
+#define SET_OP(slot, op)						\
+	do {								\
+		if (op)							\
+			(slot) = (op);					\
+	} while (0)
+/* The same, a library wrapper that calls the provider's op. */
+#define SET_WRAPPED(slot, op, wrapper)					\
+	do {								\
+		if (op)							\
+			(slot) = (wrapper);				\
+	} while (0)
+
 void verbs_set_ops(struct verbs_context *vctx,
 		   const struct verbs_context_ops *ops)
 {
-	if (vctx && vctx->priv)
-		vctx->priv->ops = ops ? ops : &no_ops;
+	struct ibv_context_ops *fast;
+
+	if (!vctx || !vctx->priv)
+		return;
+	vctx->priv->ops = ops ? ops : &no_ops;
+	if (!ops)
+		return;
+
+	/* Applications' verbs.h inline code calls these directly. */
+	fast = &vctx->context.ops;
+	SET_OP(fast->poll_cq, ops->poll_cq);
+	SET_OP(fast->req_notify_cq, ops->req_notify_cq);
+	SET_OP(fast->post_send, ops->post_send);
+	SET_OP(fast->post_recv, ops->post_recv);
+	SET_OP(fast->post_srq_recv, ops->post_srq_recv);
+	SET_OP(fast->alloc_mw, ops->alloc_mw);
+	SET_OP(fast->bind_mw, ops->bind_mw);
+	SET_OP(fast->dealloc_mw, ops->dealloc_mw);
+
+	/* The verbs_context slots verbs.h inline functions reach. */
+	SET_OP(vctx->query_device_ex, ops->query_device_ex);
+	SET_OP(vctx->open_xrcd, ops->open_xrcd);
+	SET_OP(vctx->close_xrcd, ops->close_xrcd);
+	SET_OP(vctx->get_srq_num, ops->get_srq_num);
+	SET_WRAPPED(vctx->alloc_parent_domain, ops->alloc_parent_domain,
+		    ibverbs_alloc_parent_domain);
+	/* Wrapped: the library adapts lengths or fills common fields. */
+	SET_WRAPPED(vctx->query_port, ops->query_port, ibverbs_query_port);
+	SET_WRAPPED(vctx->create_cq_ex, ops->create_cq_ex,
+		    ibverbs_create_cq_ex);
+	SET_WRAPPED(vctx->create_qp_ex, ops->create_qp_ex,
+		    ibverbs_create_qp_ex);
+	SET_WRAPPED(vctx->create_srq_ex, ops->create_srq_ex,
+		    ibverbs_create_srq_ex);
 }
 
 void verbs_uninit_context(struct verbs_context *vctx)
@@ -88,33 +133,16 @@ void verbs_uninit_context(struct verbs_context *vctx)
 }
 
 /*
- * After the provider's alloc_context: point the verbs_context slots that
- * verbs.h inline functions read at the library wrappers, like upstream.
+ * After the provider's alloc_context (which installed its ops with
+ * verbs_set_ops()): the legacy slots upstream points at its exported
+ * functions.
  */
 void ibverbs_finish_context(struct verbs_context *vctx)
 {
-	struct verbs_ex_private *priv = vctx->priv;
-	const struct verbs_context_ops *ops = priv->ops;
-
 	vctx->context.ops._compat_query_device = ibv_query_device;
 	vctx->context.ops._compat_query_port = ibv_query_port;
 	if (vctx->context.num_comp_vectors < 1)
 		vctx->context.num_comp_vectors = 1;
-
-	if (!vctx->query_device_ex)
-		vctx->query_device_ex = ops->query_device_ex;
-	if (!vctx->query_port && ops->query_port)
-		vctx->query_port = ibverbs_query_port;
-
-	priv->create_cq_ex = vctx->create_cq_ex;
-	if (priv->create_cq_ex)
-		vctx->create_cq_ex = ibverbs_create_cq_ex;
-	priv->create_qp_ex = vctx->create_qp_ex;
-	if (priv->create_qp_ex)
-		vctx->create_qp_ex = ibverbs_create_qp_ex;
-	priv->create_srq_ex = vctx->create_srq_ex;
-	if (priv->create_srq_ex)
-		vctx->create_srq_ex = ibverbs_create_srq_ex;
 }
 
 struct ibv_context *verbs_open_device(struct ibv_device *device,

@@ -37,18 +37,20 @@ struct ibv_cq *ibv_create_cq(struct ibv_context *context, int cqe,
 	return cq;
 }
 
-/* verbs_context.create_cq_ex, wrapping the provider's slot. */
+/* verbs_context.create_cq_ex, wrapping the provider's op. */
 struct ibv_cq_ex *ibverbs_create_cq_ex(struct ibv_context *ctx,
 				       struct ibv_cq_init_attr_ex *attr)
 {
-	struct verbs_ex_private *priv = ibverbs_priv(ctx);
+	const struct verbs_context_ops *ops = ibverbs_ops(ctx);
 	struct ibv_cq_ex *cq;
 
+	if (!ops->create_cq_ex)
+		return ibverbs_fail_ptr(EOPNOTSUPP);
 	if (attr->wc_flags & ~(uint64_t)IBV_CREATE_CQ_SUP_WC_FLAGS)
 		return ibverbs_fail_ptr(EOPNOTSUPP);
 	if (attr->channel && attr->channel->context != ctx)
 		return ibverbs_fail_ptr(EINVAL);
-	cq = priv->create_cq_ex(ctx, attr);
+	cq = ops->create_cq_ex(ctx, attr);
 	if (cq)
 		verbs_init_cq(ibv_cq_ex_to_cq(cq), ctx, attr->channel,
 			      attr->cq_context);

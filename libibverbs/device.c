@@ -36,7 +36,7 @@ int ibverbs_query_port(struct ibv_context *ctx, uint8_t port_num,
 
 	if (!ops->query_port)
 		return EOPNOTSUPP;
-	ret = ops->query_port(ctx, port_num, &full, sizeof(full));
+	ret = ops->query_port(ctx, port_num, &full);
 	if (ret)
 		return ret;
 	if (attr_len > sizeof(full)) {

@@ -14,9 +14,11 @@
 #include <string.h>
 
 #include "ibverbs.h"
+#include "util/list.h"
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct verbs_device *all_devices;	/* in creation order */
+/* struct verbs_device.link, in creation order */
+static struct list_node all_devices = LIST_INIT(all_devices);
 static int next_index;
 
 struct discovery {
@@ -36,11 +38,15 @@ void ibverbs_device_put(struct verbs_device *vdev)
 static struct verbs_device *find_device(const struct verbs_device_ops *ops,
 					const char *dev_id)
 {
-	struct verbs_device *vdev;
+	struct list_node *pos;
 
-	for (vdev = all_devices; vdev; vdev = vdev->next)
+	list_for_each(pos, &all_devices) {
+		struct verbs_device *vdev =
+			list_entry(pos, struct verbs_device, link);
+
 		if (vdev->ops == ops && !strcmp(vdev->dev_id, dev_id))
 			return vdev;
+	}
 	return NULL;
 }
 
@@ -58,7 +64,7 @@ static struct verbs_device *new_device(const struct verbs_device_ops *ops,
 				       const struct verbs_discovered_device *d,
 				       const char *dev_id)
 {
-	struct verbs_device *vdev, **tail;
+	struct verbs_device *vdev;
 
 	vdev = calloc(1, sizeof(*vdev));
 	if (!vdev)
@@ -70,9 +76,7 @@ static struct verbs_device *new_device(const struct verbs_device_ops *ops,
 	snprintf(vdev->dev_id, sizeof(vdev->dev_id), "%s", dev_id);
 	vdev->index = next_index++;
 
-	for (tail = &all_devices; *tail; tail = &(*tail)->next)
-		;
-	*tail = vdev;
+	list_add_tail(&all_devices, &vdev->link);
 	return vdev;
 }
 
@@ -109,13 +113,13 @@ static int add_device(void *cookie, const struct verbs_discovered_device *d)
 static void discover_all(void)
 {
 	const struct verbs_device_ops *ops;
-	struct verbs_device *vdev;
 	struct discovery disc;
+	struct list_node *pos;
 	unsigned int i;
 	int ret;
 
-	for (vdev = all_devices; vdev; vdev = vdev->next)
-		vdev->present = false;
+	list_for_each(pos, &all_devices)
+		list_entry(pos, struct verbs_device, link)->present = false;
 
 	for (i = 0; (ops = ibverbs_driver(i)); i++) {
 		if (!ops->discover)
@@ -132,17 +136,19 @@ static struct ibv_device **build_list(int *num)
 {
 	struct ibv_device **list;
 	struct verbs_device *vdev;
+	struct list_node *pos;
 	int n = 0;
 
-	for (vdev = all_devices; vdev; vdev = vdev->next)
-		n += vdev->present;
+	list_for_each(pos, &all_devices)
+		n += list_entry(pos, struct verbs_device, link)->present;
 
 	list = calloc(n + 1, sizeof(*list));
 	if (!list)
 		return ibverbs_fail_ptr(ENOMEM);
 
 	n = 0;
-	for (vdev = all_devices; vdev; vdev = vdev->next) {
+	list_for_each(pos, &all_devices) {
+		vdev = list_entry(pos, struct verbs_device, link);
 		if (!vdev->present)
 			continue;
 		ibverbs_device_get(vdev);

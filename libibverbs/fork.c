@@ -14,15 +14,17 @@
 #include <unistd.h>
 
 #include "ibverbs.h"
+#include "util/list.h"
 
 struct range {
+	struct list_node link;		/* in ranges */
 	uintptr_t start, end;		/* page aligned, [start, end) */
 	unsigned int refs;
-	struct range *next;		/* sorted by start, no overlaps */
 };
 
 static pthread_mutex_t range_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct range *ranges;
+/* struct range.link, sorted by start, no overlaps. */
+static struct list_node ranges = LIST_INIT(ranges);
 static bool fork_requested;
 
 int ibv_fork_init(void)
@@ -51,8 +53,14 @@ static void page_bounds(void *base, size_t size, uintptr_t *s, uintptr_t *e)
 	*e = ((uintptr_t)base + size + page - 1) & ~(page - 1);
 }
 
+static struct range *range_of(struct list_node *n)
+{
+	return list_entry(n, struct range, link);
+}
+
+/* A new range, inserted before pos (the list head: at the end). */
 static struct range *new_range(uintptr_t start, uintptr_t end,
-			       unsigned int refs, struct range *next)
+			       unsigned int refs, struct list_node *pos)
 {
 	struct range *r = malloc(sizeof(*r));
 
@@ -60,7 +68,7 @@ static struct range *new_range(uintptr_t start, uintptr_t end,
 		r->start = start;
 		r->end = end;
 		r->refs = refs;
-		r->next = next;
+		list_add_tail(pos, &r->link);
 	}
 	return r;
 }
@@ -68,16 +76,18 @@ static struct range *new_range(uintptr_t start, uintptr_t end,
 /* Make a range boundary at addr if addr falls inside a range. */
 static int split_at(uintptr_t addr)
 {
-	struct range *r, *tail;
+	struct list_node *pos;
 
-	for (r = ranges; r && r->start < addr; r = r->next) {
+	list_for_each(pos, &ranges) {
+		struct range *r = range_of(pos);
+
+		if (r->start >= addr)
+			break;
 		if (addr >= r->end)
 			continue;
-		tail = new_range(addr, r->end, r->refs, r->next);
-		if (!tail)
+		if (!new_range(addr, r->end, r->refs, pos->next))
 			return ENOMEM;
 		r->end = addr;
-		r->next = tail;
 		break;
 	}
 	return 0;
@@ -86,24 +96,26 @@ static int split_at(uintptr_t addr)
 /* Add one reference to every page of [s, e), filling gaps with new ranges. */
 static int ref_pages(uintptr_t s, uintptr_t e)
 {
-	struct range **pp = &ranges, *r;
+	struct list_node *pos;
 	uintptr_t cur = s;
+	struct range *r;
 
 	if (split_at(s) || split_at(e))
 		return ENOMEM;
+	pos = ranges.next;
 	while (cur < e) {
-		while (*pp && (*pp)->end <= cur)
-			pp = &(*pp)->next;
-		r = *pp;
+		while (pos != &ranges && range_of(pos)->end <= cur)
+			pos = pos->next;
+		r = pos != &ranges ? range_of(pos) : NULL;
 		if (r && r->start <= cur) {
 			r->refs++;
 			cur = r->end;
 			continue;
 		}
-		r = new_range(cur, r && r->start < e ? r->start : e, 1, r);
+		/* A gap up to the next range (or e): insert before it. */
+		r = new_range(cur, r && r->start < e ? r->start : e, 1, pos);
 		if (!r)
 			return ENOMEM;
-		*pp = r;
 		cur = r->end;
 	}
 	return 0;
@@ -112,19 +124,21 @@ static int ref_pages(uintptr_t s, uintptr_t e)
 /* Drop one reference from [s, e); pages reaching zero may fork again. */
 static int unref_pages(uintptr_t s, uintptr_t e)
 {
-	struct range **pp = &ranges, *r;
+	struct list_node *pos, *tmp;
 	int ret = 0;
 
 	if (split_at(s) || split_at(e))
 		return ENOMEM;
-	while ((r = *pp) && r->start < e) {
-		if (r->end <= s || --r->refs) {
-			pp = &r->next;
+	list_for_each_safe(pos, tmp, &ranges) {
+		struct range *r = range_of(pos);
+
+		if (r->start >= e)
+			break;
+		if (r->end <= s || --r->refs)
 			continue;
-		}
 		if (madvise((void *)r->start, r->end - r->start, MADV_DOFORK))
 			ret = errno;
-		*pp = r->next;
+		list_del(&r->link);
 		free(r);
 	}
 	return ret;

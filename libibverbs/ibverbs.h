@@ -23,14 +23,6 @@ struct verbs_ex_private {
 	const struct verbs_context_ops *ops;	/* never NULL */
 	void *alloc_base;			/* block to free if no free_context */
 	struct verbs_device *vdev;		/* holds a reference */
-
-	/* provider entry points the library wraps in verbs_context */
-	struct ibv_cq_ex *(*create_cq_ex)(struct ibv_context *ctx,
-					  struct ibv_cq_init_attr_ex *attr);
-	struct ibv_qp *(*create_qp_ex)(struct ibv_context *ctx,
-				       struct ibv_qp_init_attr_ex *attr);
-	struct ibv_srq *(*create_srq_ex)(struct ibv_context *ctx,
-					 struct ibv_srq_init_attr_ex *attr);
 };
 
 /* Sizes of structures an old ABI passes, not named by verbs.h. */
@@ -95,6 +87,9 @@ struct ibv_cq_ex *ibverbs_create_cq_ex(struct ibv_context *ctx,
 				       struct ibv_cq_init_attr_ex *attr);
 struct ibv_qp *ibverbs_create_qp_ex(struct ibv_context *ctx,
 				    struct ibv_qp_init_attr_ex *attr);
+/* verbs_context.alloc_parent_domain: the provider's, context filled. */
+struct ibv_pd *ibverbs_alloc_parent_domain(struct ibv_context *ctx,
+				struct ibv_parent_domain_init_attr *attr);
 struct ibv_srq *ibverbs_create_srq_ex(struct ibv_context *ctx,
 				      struct ibv_srq_init_attr_ex *attr);
 

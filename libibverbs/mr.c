@@ -18,6 +18,20 @@ struct ibv_pd *ibv_alloc_pd(struct ibv_context *context)
 	return pd;
 }
 
+struct ibv_pd *ibverbs_alloc_parent_domain(struct ibv_context *context,
+				struct ibv_parent_domain_init_attr *attr)
+{
+	const struct verbs_context_ops *ops = ibverbs_ops(context);
+	struct ibv_pd *pd;
+
+	if (!ops->alloc_parent_domain)
+		return ibverbs_fail_ptr(EOPNOTSUPP);
+	pd = ops->alloc_parent_domain(context, attr);
+	if (pd)
+		pd->context = context;
+	return pd;
+}
+
 int ibv_dealloc_pd(struct ibv_pd *pd)
 {
 	const struct verbs_context_ops *ops = ibverbs_ops(pd->context);

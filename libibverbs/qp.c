@@ -41,12 +41,16 @@ struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	return qp;
 }
 
-/* verbs_context.create_qp_ex, wrapping the provider's slot. */
+/* verbs_context.create_qp_ex, wrapping the provider's op. */
 struct ibv_qp *ibverbs_create_qp_ex(struct ibv_context *ctx,
 				    struct ibv_qp_init_attr_ex *attr)
 {
-	struct ibv_qp *qp = ibverbs_priv(ctx)->create_qp_ex(ctx, attr);
+	const struct verbs_context_ops *ops = ibverbs_ops(ctx);
+	struct ibv_qp *qp;
 
+	if (!ops->create_qp_ex)
+		return ibverbs_fail_ptr(EOPNOTSUPP);
+	qp = ops->create_qp_ex(ctx, attr);
 	if (qp)
 		ibverbs_init_qp(qp, ctx, attr);
 	return qp;

@@ -30,13 +30,17 @@ struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 	return srq;
 }
 
-/* verbs_context.create_srq_ex, wrapping the provider's slot. */
+/* verbs_context.create_srq_ex, wrapping the provider's op. */
 struct ibv_srq *ibverbs_create_srq_ex(struct ibv_context *ctx,
 				      struct ibv_srq_init_attr_ex *attr)
 {
-	struct ibv_srq *srq = ibverbs_priv(ctx)->create_srq_ex(ctx, attr);
+	const struct verbs_context_ops *ops = ibverbs_ops(ctx);
 	struct ibv_pd *pd = NULL;
+	struct ibv_srq *srq;
 
+	if (!ops->create_srq_ex)
+		return ibverbs_fail_ptr(EOPNOTSUPP);
+	srq = ops->create_srq_ex(ctx, attr);
 	if (!srq)
 		return NULL;
 	if (attr->comp_mask & IBV_SRQ_INIT_ATTR_PD)

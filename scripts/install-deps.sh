@@ -9,11 +9,15 @@ PKGS=(
 	libibverbs-dev				# <infiniband/verbs.h> we build against
 	libxen-dev				# Xen hypervisor layer: gnttab, evtchn, xenstore, xenctrl
 	libnl-3-dev libnl-route-3-dev
+	libucx-dev				# xenibd's inter-host wire (UCP)
 	ibverbs-utils perftest			# Debian's unmodified clients (tests, demo)
 	ibverbs-providers librdmacm1		# libmlx5/libefa/librdmacm: ABI load checks
+	librdmacm-dev rdmacm-utils		# <rdma/rdma_cma.h> we build against; rping & co. (tests)
+	qperf libfabric-bin			# rdma_cm clients: qperf -cm1, fi_pingpong (tests); UCX: libucx-dev above
 	clang libclang-rt-14-dev		# sanitizer and fuzzing builds
 	python3 procps iproute2			# test helpers: pgrep, ss
 	ucx-utils gnuplot-nox util-linux	# bench/: UCX baseline, plots, taskset
+	libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client	# fabric/: directory on etcd
 )
 
 SUDO=()

@@ -131,34 +131,21 @@ t_cleanup() {
 	exit "$rc"
 }
 
-# t_sanitizer_env: in a build configured with -DXENIB_SANITIZE=ON, Debian's
-# unsanitized RDMA binaries load our ASan-built libibverbs, so the ASan
-# runtime must come first.  Each /usr/bin/ibv_* and ib_* is reached through
-# a wrapper (first in PATH) that preloads gcc's libasan for it alone;
-# preloading it into everything deadlocks some tools (pgrep).  Leak checks
-# are off (the fuzzers check xenibd's core for leaks; XENIB_LSAN_XENIBD=1
-# turns them on for xenibd, whose exit then may outlast stop_xenibd's wait
-# on a loaded machine); UBSan reports are fatal.
+# t_sanitizer_env: Debian's binaries through libasan-preloading wrappers
+# in a sanitized build (tests/asan_wrap.sh).  XENIB_LSAN_XENIBD=1 turns
+# leak checks on for xenibd, whose exit then may outlast stop_xenibd's
+# wait on a loaded machine.
+# shellcheck source=tests/asan_wrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/asan_wrap.sh"
 export T_SANITIZED=0
 t_sanitizer_env() {
-	local asan f w
-	grep -q '^XENIB_SANITIZE:BOOL=ON' "$B/CMakeCache.txt" 2>/dev/null ||
-		return 0
-	asan=$(gcc -print-file-name=libasan.so 2>/dev/null)
-	[ -e "$asan" ] || die "sanitized build but gcc's libasan.so not found"
-	mkdir -p "$T_TMP/asan-bin"
-	for f in /usr/bin/ibv_* /usr/bin/ib_*; do
-		[ -x "$f" ] || continue
-		w=$T_TMP/asan-bin/${f##*/}
-		printf '#!/bin/sh\nLD_PRELOAD=%s${LD_PRELOAD:+:$LD_PRELOAD} exec %s "$@"\n' \
-			"$asan" "$f" >"$w"
-		chmod +x "$w"
-	done
-	export PATH=$T_TMP/asan-bin:$PATH
-	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=99
-	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
+	asan_wrap "$B" "$T_TMP"
+	case $? in
+	1) return 0 ;;
+	2) die "sanitized build but gcc's libasan.so not found" ;;
+	esac
 	T_SANITIZED=1
-	log "sanitized build: Debian's RDMA binaries run with $asan preloaded"
+	log "sanitized build: Debian's RDMA binaries run with $ASAN_LIB preloaded"
 }
 
 # real_bin NAME: path of an installed binary, past the sanitizer wrappers.
@@ -183,8 +170,10 @@ start_xenibd() {
 		env ${XENIB_LSAN_XENIBD:+ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=0/detect_leaks=1}} \
 		"$B/bin/xenibd" -d "$XENIB_EMU_DIR" -f "$@"
 	XENIBD_PID=$BG_PID
+	# Its "serving" line, not the socket: one left by a killed xenibd
+	# exists before the new one is bound.
 	for i in $(seq 100); do
-		[ -S "$XENIB_EMU_DIR/xenib0.sock" ] && break
+		grep -q '^xenibd: serving ' "$XENIBD_LOG" 2>/dev/null && break
 		alive "$XENIBD_PID" || break
 		sleep 0.1
 	done

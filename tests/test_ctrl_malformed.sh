@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Runs tests/ctrl/test_ctrl_malformed against a fresh xenibd: every malformed
-# or foreign-handle control message gets an error reply, xenibd logs them,
-# keeps running, and leaks nothing.
+# Runs one program of tests/ctrl (test_ctrl_hello, _handles, _regions, _mr,
+# _cq, _qp, _xrc) against a fresh xenibd: every malformed or foreign-handle
+# control message gets an error reply, xenibd logs them, keeps running, and
+# leaks nothing.
 # Usage: test_ctrl_malformed.sh BUILD_DIR TEST_BINARY
 set -uo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
-t_init ctrl_malformed "${1:-}"
-BIN=${2:-$B/bin/test_ctrl_malformed}
+BIN=${2:?usage: test_ctrl_malformed.sh BUILD_DIR TEST_BINARY}
+NAME=$(basename "$BIN")
+t_init "${NAME#test_}" "${1:-}"
 [ -x "$BIN" ] || die "test binary $BIN not found"
 start_xenibd
 
@@ -15,7 +17,7 @@ base=$(wc -l <"$XENIBD_LOG")
 errs0=$(stat_val "$(xstats)" ctrl_errors)
 timeout -k 5 300 "$BIN" "$XENIB_EMU_DIR" 2>&1 | tee "$T_TMP/ctrl.out"
 rc=${PIPESTATUS[0]}
-verdict "test_ctrl_malformed: every case (exit $rc)" "$rc"
+verdict "$NAME: every case (exit $rc)" "$rc"
 
 xenibd_alive
 verdict "xenibd still running after the hostile guests" $?

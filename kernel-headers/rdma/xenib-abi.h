@@ -40,8 +40,14 @@
 #define XENIB_MAX_INLINE	512u
 #define XENIB_MAX_MR_SEGS	128u	/* segments in one REG_MR message */
 #define XENIB_MAX_MR_SIZE	(1ull << 40)
+#define XENIB_MAX_MSG_SZ	(1u << 30)	/* bytes in one message, every opcode */
 #define XENIB_ASYNC_RING	64u	/* async-event ring entries */
 #define XENIB_INVALID_HANDLE	0xffffffffu
+/*
+ * Memory windows per guest, when device_cap_flags has
+ * IBV_DEVICE_MEM_WINDOW (types 1 and 2B then, see ALLOC_MW).
+ */
+#define XENIB_MAX_MW		65535u
 
 /* ------------------------------------------------------------------------- */
 /* Control channel                                                           */
@@ -76,6 +82,15 @@ enum xenib_cmd {
 	XENIB_CMD_RESUME_REGION	= 27,	/* Xen: after save/restore, migration */
 	XENIB_CMD_RESUME_NOTIFY	= 28,
 	XENIB_CMD_RESUME_DONE	= 29,
+	XENIB_CMD_ATTACH_MCAST	= 30,	/* ibv_attach_mcast */
+	XENIB_CMD_DETACH_MCAST	= 31,
+	XENIB_CMD_TAKEOVER	= 32,	/* emulation: after a move (MOVE below) */
+	XENIB_CMD_REREG_MR	= 33,
+	XENIB_CMD_ATTACH	= 34,	/* ibv_import_device: a second channel */
+	XENIB_CMD_IMPORT	= 35,	/* ibv_import_pd / ibv_import_mr */
+	XENIB_CMD_UNIMPORT	= 36,
+	XENIB_CMD_ALLOC_MW	= 37,	/* memory windows, type 1 and 2 */
+	XENIB_CMD_DEALLOC_MW	= 38,
 	XENIB_CMD_MAX
 };
 
@@ -87,13 +102,26 @@ struct xenib_ctrl_hdr {
 	__u32 status;		/* response: 0 or a positive errno */
 };
 
-/* HELLO: guest -> backend */
+/*
+ * HELLO: guest -> backend.  A backend that serves a cluster asks its
+ * directory (etcd) for the identity of a guest it does not know yet and
+ * answers when it has it, within the directory's operation timeout (5 s);
+ * status EHOSTUNREACH: the directory gave none (unreachable or refusing),
+ * a later HELLO may succeed.
+ */
 struct xenib_hello_req {
 	struct xenib_ctrl_hdr hdr;
 	__u32 abi_version;	/* XENIB_ABI_VERSION */
-	__u32 reserved;
+	__u32 flags;		/* XENIB_HELLO_* */
 	char guest_name[64];	/* emulation: guest identity, NUL-terminated */
 };
+
+/*
+ * The channel is an rdma_cm event channel (xenib-cm-abi.h): it counts
+ * against the guest's limit.cm_channels, not limit.contexts, and takes
+ * no verbs request (EPERM) after HELLO.
+ */
+#define XENIB_HELLO_CM_CHANNEL	1u
 
 /* What the guest sees of its port; all values virtual. */
 struct xenib_port_info {
@@ -155,16 +183,19 @@ struct xenib_hello_resp {
 
 /*
  * MAP_REGION: make npages of guest memory reachable by the backend.
- * Emulation: the memfd travels with the message (SCM_RIGHTS) and the
- * backend maps [offset, offset + npages * 4096) of it.  Xen: ref is the
- * grant reference of a page listing the region's grant references.
+ * Emulation: the object travels with the message (SCM_RIGHTS: a sealed
+ * memfd, or a shmem or hugetlbfs file) and the backend maps
+ * [offset, offset + npages * 4096) of it; with no fd, ref is the id of a
+ * SysV shared memory segment the guest may attach read-write, mapped the
+ * same way.  Xen: ref is the grant reference of a page listing the
+ * region's grant references.
  */
 struct xenib_map_region_req {
 	struct xenib_ctrl_hdr hdr;
 	__u32 npages;
 	__u32 flags;		/* 0 */
 	__u64 offset;		/* bytes into the shared object, page aligned */
-	__u64 ref;		/* Xen only */
+	__u64 ref;		/* Xen: directory; emulation: SysV shmid */
 };
 
 struct xenib_handle_resp {	/* responses that return one handle */
@@ -189,6 +220,7 @@ enum xenib_notify_kind {
 	XENIB_NOTIFY_DOORBELL	= 1,	/* guest -> backend kick (one per context) */
 	XENIB_NOTIFY_COMP	= 2,	/* backend -> guest, a completion channel */
 	XENIB_NOTIFY_ASYNC	= 3,	/* backend -> guest, async events (one per context) */
+	XENIB_NOTIFY_HV		= 4,	/* emulation: backend -> guest, MOVE (below) */
 };
 
 /*
@@ -208,6 +240,12 @@ struct xenib_bind_notify_req {
  */
 #define XENIB_REGION_CTX_PAGE	1u
 
+/* xenib_ctx_page.backend_features */
+enum {
+	/* Receive posts kick only when their ring's post_kick is set. */
+	XENIB_BACKEND_LAZY_RECV_KICK	= 1u << 0,
+};
+
 struct xenib_async_event {
 	__u32 event_type;	/* enum ibv_event_type */
 	__u32 handle;		/* virtual QPN / CQ handle / SRQ handle / port */
@@ -222,7 +260,20 @@ struct xenib_ctx_page {
 	 * see util/xenib_ring.h).  The backend never trusts its value.
 	 */
 	__u32 backend_sleeping;
-	__u32 pad0[15];
+	/*
+	 * Written by the backend when it maps the page: what it does beyond
+	 * ABI version 1 (XENIB_BACKEND_*).  0 from a backend that predates
+	 * the field (it was padding): the guest then keeps the old rules.
+	 */
+	__u32 backend_features;
+	/*
+	 * Written by the guest right before it kicks the doorbell: its
+	 * CLOCK_MONOTONIC in ns.  The backend uses it only for statistics
+	 * (kick-to-wake-up latency) and only where guest and backend share
+	 * a clock (the emulation); never for a decision about the guest.
+	 */
+	__u64 kick_ns;
+	__u32 pad0[12];
 	/* Async-event ring: backend produces, guest consumes. */
 	__u32 async_prod;	/* written by the backend */
 	__u32 pad1[15];
@@ -284,6 +335,24 @@ struct xenib_ring_hdr {
 	__u32 pad2[15];
 	__u32 events;
 	__u32 pad3[15];
+	/*
+	 * Receive rings (RQ, SRQ) only, written by the backend.  With
+	 * XENIB_BACKEND_LAZY_RECV_KICK the guest kicks a sleeping backend
+	 * after posting receives only if post_kick has
+	 * XENIB_POST_KICK_ALWAYS (a QP in ERR: its receives complete,
+	 * flushed, as they are posted), or XENIB_POST_KICK_AT and its new
+	 * producer index reached kick_idx (a sender was NAKed RNR and waits
+	 * for that many receives).  Otherwise receives wait for the SENDs
+	 * that consume them and need no wake-up.
+	 */
+	__u32 post_kick;
+	__u32 kick_idx;
+	__u32 pad4[14];
+};
+
+enum {
+	XENIB_POST_KICK_ALWAYS	= 1u << 0,
+	XENIB_POST_KICK_AT	= 1u << 1,
 };
 
 #define XENIB_RING_HDR_SIZE	XENIB_PAGE_SIZE	/* entries start one page in */
@@ -315,7 +384,8 @@ struct xenib_cqe {
 	__u32 status;		/* enum ibv_wc_status */
 	__u32 opcode;		/* enum ibv_wc_opcode */
 	__u32 byte_len;
-	__u32 imm_data;		/* network byte order, as in struct ibv_wc */
+	__u32 imm_data;		/* network byte order, as in struct ibv_wc;
+				 * IBV_WC_WITH_INV: the invalidated rkey */
 	__u32 qp_num;		/* virtual QPN of the local QP */
 	__u32 src_qp;
 	__u32 wc_flags;		/* IBV_WC_GRH, IBV_WC_WITH_IMM */
@@ -372,10 +442,13 @@ struct xenib_send_wqe {
 	__u64 wr_id;
 	__u32 opcode;		/* enum ibv_wr_opcode */
 	__u32 send_flags;	/* IBV_SEND_SIGNALED / SOLICITED / INLINE / FENCE */
-	__u32 imm_data;		/* network byte order */
+	union {
+		__u32 imm_data;		/* network byte order */
+		__u32 invalidate_rkey;	/* SEND_WITH_INV, LOCAL_INV */
+	};
 	__u32 num_sge;		/* SGEs following, or 0 with inline data */
-	__u64 remote_addr;
-	__u32 rkey;
+	__u64 remote_addr;	/* BIND_MW: first byte of the window */
+	__u32 rkey;		/* BIND_MW: the window's new rkey */
 	__u32 inline_len;	/* bytes of inline data following (IBV_SEND_INLINE) */
 	union {
 		struct {		/* atomics (RC, XRC_SEND) */
@@ -386,10 +459,16 @@ struct xenib_send_wqe {
 			__u32 remote_qkey;	/* high bit set: use the QP's qkey */
 			__u32 ud_reserved[3];
 		};
+		struct {		/* BIND_MW (no SGEs, no payload) */
+			__u64 bind_length;	/* 0: unbind (type 1 only) */
+			__u32 bind_mw;		/* MW handle (ALLOC_MW) */
+			__u32 bind_access;	/* IBV_ACCESS_REMOTE_* | ZERO_BASED */
+		};
 	};
 	union {
 		__u32 ah;		/* UD: address handle (CREATE_AH) */
 		__u32 remote_srqn;	/* XRC_SEND: target SRQ number */
+		__u32 bind_lkey;	/* BIND_MW: the MR's lkey */
 	};
 	__u32 remote_qpn;	/* UD: destination QPN */
 	/* then num_sge struct xenib_sge, or inline_len bytes */
@@ -561,6 +640,26 @@ struct xenib_create_ah_req {
 #define XENIB_UD_GRH_BYTES	40u	/* receive buffers of UD QPs start with a GRH */
 #define XENIB_UD_MAX_MSG	4096u	/* path MTU of the virtual port */
 
+/*
+ * ATTACH_MCAST / DETACH_MCAST: a UD QP of this context joins or leaves the
+ * multicast group (mgid, mlid): mgid ff00::/8, mlid 0xc000..0xfffe.  A UD
+ * send whose AH names the group (dlid = mlid, or with a GRH dgid = mgid)
+ * and whose remote QPN is 0xffffff reaches every attached QP (with a
+ * receive posted and the send's Q_Key), the sender's own included.  At most
+ * XENIB_MAX_QP_MCAST groups per QP (ENOMEM beyond); attaching twice is
+ * harmless; detaching a group the QP is not in: EINVAL.  Bare responses.
+ */
+#define XENIB_MAX_QP_MCAST	16u
+#define XENIB_MCAST_QPN		0xffffffu
+
+struct xenib_mcast_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 qpn;
+	__u16 mlid;
+	__u16 reserved;
+	__u8  mgid[16];
+};
+
 /* ------------------------------------------------------------------------- */
 /* CQ resize (XENIB_CMD_RESIZE_CQ)                                           */
 
@@ -583,134 +682,121 @@ struct xenib_resize_cq_req {
 };
 
 /* ------------------------------------------------------------------------- */
-/* Real Xen transport (util/hv_xen*.c)                                       */
+/* Memory windows (XENIB_CMD_ALLOC_MW, DEALLOC_MW), REREG_MR                 */
 
 /*
- * Xenstore layout, for device N of guest domain D served by backend domain
- * B (xenibd, normally dom0).  xenibd writes both directories when it
- * attaches D; D owns the frontend directory (so it can add per-context
- * nodes) and may only read the backend directory.  No other domain can
- * read either.
+ * ALLOC_MW: a window of type (IBV_MW_TYPE_1 or _2) in pd, unbound.  The
+ * response gives its handle (DEALLOC_MW, a BIND_MW WQE's bind_mw) and its
+ * first rkey.  A window's rkey has XENIB_MW_RKEY_BIT set, the window's
+ * index in bits 8..30 and a tag in bits 0..7 that each bind sets (the
+ * BIND_MW WQE's rkey, which must keep bits 8..31: ibv_inc_rkey(3)); an
+ * MR's keys never have the bit.
  *
- *   /local/domain/D/device/xenib/N/          frontend (guest) directory
- *       backend        path of the backend directory
- *       backend-id     B
- *       ctx/K/         one per device context (ibv_open_device), K a
- *                      decimal number the guest picks (unused under ctx/)
- *           ctrl-ref       "H Q S": grant refs of the mailbox pages (header,
- *                          request, response), granted to B, writable
- *           event-channel  unbound port the guest allocated for B: the
- *                          control channel's event channel
- *           resume         optional: token of a context to take over after
- *                          a save/restore or migration (see RESUME below)
- *           state          XenbusState, written by the guest
- *
- *   /local/domain/B/backend/xenib/D/N/       backend directory
- *       frontend       path of the frontend directory
- *       frontend-id    D
- *       dev-name       "xenib<N>"
- *       state          XenbusState: Connected while xenibd serves the device
- *       ctx/K/state    XenbusState of the backend end of context K
- *       ctx/K/token    resume token of context K (hex, 24 digits)
- *       ctx/K/error    a one-line reason when the backend refused K
- *
- * Context handshake (split-driver conventions):
- *   guest:   writes ctrl-ref, event-channel, then state = Initialised
- *   backend: maps the mailbox, binds the port, writes token and
- *            ctx/K/state = Connected (or Closed + error)
- *   guest:   sees Connected, sets its state Connected, sends HELLO
- *   close:   guest sets Closing (or removes ctx/K, or its process dies and
- *            its kernel clears frontend_alive); the backend tears the
- *            context down, writes Closed and removes both ctx/K nodes.
+ * Binding (IBV_WR_BIND_MW WQE, also what ibv_bind_mw(3) posts for type
+ * 1), LOCAL_INV and SEND_WITH_INV run in the send queue's order and
+ * follow IB's rules (docs/ib-semantics.md, "Memory windows"): the MR must
+ * have IBV_ACCESS_MW_BIND and be in the window's PD; a writable window
+ * needs LOCAL_WRITE on the MR; the window lies inside the MR; type 1 has
+ * no ZERO_BASED and is unbound by a bind of length 0, type 2 is bound
+ * only while free, through a QP of its PD, and is reachable only through
+ * that QP until LOCAL_INV, a remote SEND_WITH_INV or DEALLOC_MW frees it.
+ * DEREG_MR and REREG_MR answer EBUSY while a window is bound to the MR.
  */
-enum xenib_xenbus_state {
-	XENIB_XS_INITIALISING	= 1,
-	XENIB_XS_INITWAIT	= 2,
-	XENIB_XS_INITIALISED	= 3,
-	XENIB_XS_CONNECTED	= 4,
-	XENIB_XS_CLOSING	= 5,
-	XENIB_XS_CLOSED		= 6,
-};
+#define XENIB_MW_RKEY_BIT	0x80000000u
 
-#define XENIB_XS_FRONT_DIR	"device/xenib"	/* relative to the guest's home */
-#define XENIB_XS_BACK_DIR	"backend/xenib"	/* relative to the backend's home */
-#define XENIB_XS_MAX_CTX	1000000u	/* K < this */
-
-/*
- * Control mailbox: three granted pages.  Page 0 is this header, page 1 the
- * request, page 2 the response (each at most XENIB_CTRL_MAX_MSG bytes).
- * One request in flight: the guest writes the request page and req_len,
- * then publishes req_seq (release) and signals the control event channel.
- * The backend copies the request out before looking at it, answers into the
- * response page and resp_len, publishes resp_seq = req_seq (release) and
- * signals back.  The backend keeps its last response, so a request sent
- * again with the same seq after a resume gets the same answer.
- */
-struct xenib_xen_mbox {
-	__u32 req_seq;		/* guest produces */
-	__u32 req_len;
-	__u32 pad0[14];
-	__u32 resp_seq;		/* backend produces */
-	__u32 resp_len;
-	__u32 pad1[14];
-	/*
-	 * Liveness bytes: set to 1 by their owner once mapped, cleared by the
-	 * owner's kernel when the owner's mapping goes away (gntalloc and
-	 * gntdev unmap notifications).  The backend's notification also
-	 * signals the control event channel; the guest's does not (a port
-	 * named there would not survive a save/restore), so the backend looks
-	 * at frontend_alive on every control event and every 250 ms.  Only
-	 * advisory: the backend trusts nothing it reads here.
-	 */
-	__u8 frontend_alive;	/* offset 128 */
-	__u8 pad2[63];
-	__u8 backend_alive;	/* offset 192 */
-	__u8 pad3[63];
-};
-
-#define XENIB_MBOX_PAGES		3u
-#define XENIB_MBOX_FRONT_ALIVE_OFF	128u
-#define XENIB_MBOX_BACK_ALIVE_OFF	192u
-
-/*
- * MAP_REGION over Xen: ref names a granted directory page holding
- * DIV_ROUND_UP(npages, 1024) grant refs (__u32) of list pages; list page i
- * holds the grant refs of the region's pages i * 1024 .. i * 1024 + 1023
- * (the last one only up to npages).  The backend copies the refs before it
- * answers; afterwards the guest may end the directory and list grants.
- * offset must be 0.  Region pages are granted writable to the backend.
- */
-#define XENIB_REFS_PER_PAGE	(XENIB_PAGE_SIZE / 4)
-
-/*
- * RESUME.  When the toolstack asks guest D to suspend (control/shutdown =
- * "suspend": xl save, xl migrate), xenibd freezes D's contexts: it stops
- * processing their rings, holds back peers' operations aimed at them
- * (without spending their retry budget), ends every mapping of D's grants
- * and unbinds D's event channels.  The objects and all virtual handles
- * (QPNs, keys, LID, GID) stay.  When a domain of the same name comes back
- * (xl restore, end of xl migrate) xenibd attaches it, and each guest
- * context reconnects by itself: fresh mailbox with ctx/K/resume = the old
- * context's token, then RESUME_REGION for every region (the same pages,
- * granted again, new directory ref), RESUME_NOTIFY for every notifier (a new
- * port), then RESUME_DONE, after which processing continues from the ring
- * indices in the guest's memory.  Frozen contexts that nobody resumes within
- * the backend's resume timeout are destroyed as if the guest had died.
- */
-struct xenib_resume_region_req {
+struct xenib_alloc_mw_req {
 	struct xenib_ctrl_hdr hdr;
-	__u32 handle;		/* region handle from MAP_REGION */
-	__u32 npages;		/* must match */
-	__u64 ref;		/* directory page, as for MAP_REGION */
+	__u32 pd;
+	__u32 type;		/* enum ibv_mw_type */
 };
 
-struct xenib_resume_notify_req {
+struct xenib_alloc_mw_resp {
 	struct xenib_ctrl_hdr hdr;
-	__u32 handle;		/* notifier handle from BIND_NOTIFY */
-	__u32 port;		/* new unbound port for the backend */
+	__u32 handle;
+	__u32 rkey;
 };
-/* RESUME_DONE: bare header both ways; EBUSY while a region is unmapped. */
+
+/*
+ * REREG_MR: change the MR named by key (its lkey) as ibv_rereg_mr(3)
+ * does: flags IBV_REREG_MR_CHANGE_TRANSLATION (iova, length and segments
+ * as for REG_MR), _CHANGE_PD (pd), _CHANGE_ACCESS (access); fields of
+ * changes not asked for are 0.  All or nothing: on an error the MR is as
+ * it was.  On success the MR gets new keys (same index, next generation,
+ * as a deregistration and registration would): the response carries them,
+ * and the old ones are refused from then on.
+ */
+struct xenib_rereg_mr_req {
+	struct xenib_ctrl_hdr hdr;
+	__u32 key;
+	__u32 flags;		/* enum ibv_rereg_mr_flags */
+	__u32 pd;
+	__u32 access;
+	__u64 iova;
+	__u64 length;
+	__u32 nsegs;		/* CHANGE_TRANSLATION: 1 .. XENIB_MAX_MR_SEGS */
+	__u32 reserved;
+	struct xenib_mr_seg segs[];
+};
+/* REREG_MR's response is a struct xenib_reg_mr_resp. */
+
+/* ------------------------------------------------------------------------- */
+/* Sharing a context (XENIB_CMD_ATTACH, IMPORT, UNIMPORT)                    */
+
+/*
+ * ATTACH: ibv_import_device(3).  A context's control channel is the
+ * application's cmd_fd.  Another process holding a copy of it (dup(),
+ * SCM_RIGHTS) sends ATTACH through it, with one end of a new channel as
+ * the request's fd: that the request arrives on the context's channel is
+ * the proof that the sender holds it.  The backend makes the new channel
+ * a context of the same guest sharing the first one's objects (a share
+ * group, as processes share one uverbs file), and answers on the NEW
+ * channel only, never on the one the request came by (its owner is not
+ * waiting for an answer), with a struct xenib_hello_resp (or an error);
+ * HELLO is not sent on it.  dev_name must be the device the channel
+ * serves, else ENODEV.  Without an fd there is no answer at all; where
+ * the transport has no second channel (Xen), the answer is EOPNOTSUPP on
+ * the channel it came by.
+ *
+ * In a share group PDs and MRs are reachable through any member's
+ * channel by their handle (IMPORT checks and describes one); everything
+ * else stays its own context's.  IMPORT takes a reference for the
+ * importing context, UNIMPORT (ibv_unimport_*) drops it, as does the
+ * importer's end.  Any member may destroy an object (DEALLOC_PD,
+ * DEREG_MR).  When a member's channel closes, what it made goes, except
+ * PDs and MRs another member still imports or builds on (QPs, MRs and
+ * windows on a PD; windows bound to an MR) and the memory they need: those
+ * live on until their last user is gone.
+ */
+struct xenib_attach_req {
+	struct xenib_ctrl_hdr hdr;
+	char dev_name[64];	/* "xenib0", NUL-terminated */
+};
+
+enum xenib_import_kind {
+	XENIB_IMPORT_PD		= 1,
+	XENIB_IMPORT_MR		= 2,
+};
+
+struct xenib_import_req {		/* IMPORT and UNIMPORT */
+	struct xenib_ctrl_hdr hdr;
+	__u32 kind;		/* enum xenib_import_kind */
+	__u32 handle;		/* PD handle / MR lkey */
+};
+
+/* IMPORT's response (UNIMPORT: bare header). */
+struct xenib_import_resp {
+	struct xenib_ctrl_hdr hdr;
+	__u32 handle;		/* the PD handle, or the MR's lkey */
+	__u32 rkey;		/* MR */
+	__u32 pd;		/* MR: its PD's handle */
+	__u32 access;		/* MR: IBV_ACCESS_* */
+	__u64 iova;		/* MR */
+	__u64 length;		/* MR */
+};
 
 /* Responses with no body use a bare struct xenib_ctrl_hdr. */
+
+/* How a context reaches its backend, and reaches it again after a move. */
+#include <rdma/xenib-transport-abi.h>
 
 #endif /* XENIB_ABI_H */

@@ -3,7 +3,7 @@
  * Asynchronous events.
  *
  * The backend writes events into the ring of the context page
- * (async_prod) and signals the async eventfd, which is context.async_fd.
+ * (async_prod) and signals the async notifier, whose end is context.async_fd.
  * We consume them (async_cons) and keep the fd readable exactly while the
  * ring is not empty, so the application may poll it or make it
  * non-blocking like a kernel async fd.

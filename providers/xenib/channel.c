@@ -2,7 +2,7 @@
 /*
  * Completion channels.
  *
- * A channel is an eventfd bound to the backend as a COMP notifier.  Which
+ * A channel is a notifier bound to the backend as kind COMP.  Which
  * CQ an event belongs to is not carried by the fd: every CQ header counts
  * the events the backend raised on it (hdr->events, backend-written) and
  * the guest counts the ones it reported (events_consumed).  The fd is kept
@@ -24,10 +24,10 @@ struct xenib_channel *xenib_find_channel(struct xenib_context *ctx,
 					 struct ibv_comp_channel *channel)
 {
 	struct xenib_channel *xch, *found = NULL;
-	struct xenib_list *pos;
+	struct list_node *pos;
 
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_for_each(pos, &ctx->channels) {
+	list_for_each(pos, &ctx->channels) {
 		xch = container_of(pos, struct xenib_channel, link);
 		if (xch->chan == channel) {
 			found = xch;
@@ -57,14 +57,14 @@ int xenib_create_comp_channel(struct ibv_context *ibctx,
 	}
 	xch->chan = channel;
 	pthread_mutex_init(&xch->lock, NULL);
-	xenib_list_init(&xch->cqs);
+	list_init(&xch->cqs);
 
 	channel->fd = fd;
 	if (!channel->context)
 		channel->context = ibctx;
 
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_add_before(&xch->link, &ctx->channels);
+	list_add_tail(&ctx->channels, &xch->link);
 	pthread_mutex_unlock(&ctx->obj_lock);
 	xenib_dbg("comp channel fd %d notify %u", fd, xch->notify);
 	return 0;
@@ -91,7 +91,7 @@ int xenib_destroy_comp_channel(struct ibv_comp_channel *channel)
 	if (!xch)
 		return EINVAL;
 	pthread_mutex_lock(&xch->lock);
-	err = xenib_list_empty(&xch->cqs) ? 0 : EBUSY;
+	err = list_empty(&xch->cqs) ? 0 : EBUSY;
 	pthread_mutex_unlock(&xch->lock);
 	if (err)
 		return err;
@@ -99,11 +99,10 @@ int xenib_destroy_comp_channel(struct ibv_comp_channel *channel)
 	err = xenib_cmd_handle(ctx, XENIB_CMD_UNBIND_NOTIFY, xch->notify);
 	if (err && err != EIO)	/* EIO: the backend is gone anyway */
 		return err;
-	if (ctx->xconn)
-		hv_xen_notify_forget(ctx->xconn, xch->notify);
+	ctx->hv->notify_forget(ctx->hvc, xch->notify);
 
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_del(&xch->link);
+	list_del(&xch->link);
 	pthread_mutex_unlock(&ctx->obj_lock);
 	channel_free(xch, true);
 	return 0;
@@ -142,10 +141,10 @@ static bool event_is_stale(struct ibv_comp_channel *channel,
 /* First CQ of the channel with an unreported event; xch->lock held. */
 static struct xenib_cq *pending_cq(struct xenib_channel *xch)
 {
-	struct xenib_list *pos;
+	struct list_node *pos;
 	struct xenib_cq *cq;
 
-	xenib_list_for_each(pos, &xch->cqs) {
+	list_for_each(pos, &xch->cqs) {
 		cq = container_of(pos, struct xenib_cq, chan_link);
 		/* events: written by the backend, read here. */
 		if (xr_load_acquire(&cq->ring.hdr->events) !=
@@ -207,13 +206,13 @@ int xenib_get_cq_event(struct ibv_comp_channel *channel, struct ibv_cq **ibcq)
  */
 void xenib_channel_cleanup(struct xenib_context *ctx)
 {
-	struct xenib_list *pos, *tmp;
+	struct list_node *pos, *tmp;
 
-	xenib_list_for_each_safe(pos, tmp, &ctx->channels) {
+	list_for_each_safe(pos, tmp, &ctx->channels) {
 		struct xenib_channel *xch =
 			container_of(pos, struct xenib_channel, link);
 
-		xenib_list_del(&xch->link);
+		list_del(&xch->link);
 		channel_free(xch, false);
 	}
 }

@@ -16,11 +16,11 @@
 
 struct xenib_cq *xenib_find_cq(struct xenib_context *ctx, uint32_t handle)
 {
-	struct xenib_list *pos;
+	struct list_node *pos;
 	struct xenib_cq *cq;
 
 	/* Caller holds ctx->obj_lock. */
-	xenib_list_for_each(pos, &ctx->cqs) {
+	list_for_each(pos, &ctx->cqs) {
 		cq = container_of(pos, struct xenib_cq, ctx_link);
 		if (cq->ibv_cq.handle == handle)
 			return cq;
@@ -32,6 +32,13 @@ struct ibv_cq *xenib_create_cq(struct ibv_context *ibctx, int cqe,
 			       struct ibv_comp_channel *channel,
 			       int comp_vector)
 {
+	return xenib_create_cq_pd(ibctx, cqe, channel, comp_vector, NULL);
+}
+
+struct ibv_cq *xenib_create_cq_pd(struct ibv_context *ibctx, int cqe,
+				  struct ibv_comp_channel *channel,
+				  int comp_vector, struct ibv_pd *pd)
+{
 	struct xenib_context *ctx = to_xctx(ibctx);
 	struct xenib_create_cq_req req;
 	struct xenib_handle_resp resp;
@@ -41,8 +48,18 @@ struct ibv_cq *xenib_create_cq(struct ibv_context *ibctx, int cqe,
 	size_t bytes;
 	int err;
 
-	/* comp_vector is only a hint: one vector, any value accepted. */
-	if (cqe < 1 || (uint32_t)cqe >= XENIB_MAX_CQE) {
+	/*
+	 * As an HCA: at most max_cqe entries, and a completion vector the
+	 * context has (num_comp_vectors, one here).
+	 */
+	if (cqe < 1 || (uint32_t)cqe > ctx->dev_info.max_cqe ||
+	    (uint32_t)cqe >= XENIB_MAX_CQE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (comp_vector < 0 || comp_vector >= ibctx->num_comp_vectors) {
+		xenib_dbg("create_cq: comp_vector %d, the context has %d",
+			  comp_vector, ibctx->num_comp_vectors);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -65,11 +82,12 @@ struct ibv_cq *xenib_create_cq(struct ibv_context *ibctx, int cqe,
 		return NULL;
 	}
 	pthread_spin_init(&cq->lock, PTHREAD_PROCESS_PRIVATE);
-	xenib_list_init(&cq->chan_link);
-	xenib_list_init(&cq->ctx_link);
+	list_init(&cq->chan_link);
+	list_init(&cq->ctx_link);
 
 	bytes = xr_ring_bytes(entries, sizeof(struct xenib_cqe));
-	err = hv_shm_alloc(&cq->shm, bytes, "ring-xenib-cq");
+	err = xenib_qmem_alloc(ctx, pd, &cq->shm, bytes, "ring-xenib-cq",
+			       XENIB_RES_CQ, &cq->qmem);
 	if (err)
 		goto err_free;
 	cq->ring.hdr = cq->shm.va;
@@ -103,13 +121,13 @@ struct ibv_cq *xenib_create_cq(struct ibv_context *ibctx, int cqe,
 	cq->channel = xch;
 
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_add_before(&cq->ctx_link, &ctx->cqs);
+	list_add_tail(&ctx->cqs, &cq->ctx_link);
 	pthread_mutex_unlock(&ctx->obj_lock);
 	if (xch) {
 		pthread_mutex_lock(&xch->lock);
 		/* Events raised before now are not ours to report. */
 		cq->events_consumed = xr_load_acquire(&cq->ring.hdr->events);
-		xenib_list_add_before(&cq->chan_link, &xch->cqs);
+		list_add_tail(&xch->cqs, &cq->chan_link);
 		pthread_mutex_unlock(&xch->lock);
 	}
 	xenib_dbg("create_cq handle %u entries %u%s", resp.handle, entries,
@@ -119,7 +137,7 @@ struct ibv_cq *xenib_create_cq(struct ibv_context *ibctx, int cqe,
 err_region:
 	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, cq->region);
 err_shm:
-	hv_shm_release(&cq->shm, 1);
+	xenib_qmem_free(ctx, &cq->shm, &cq->qmem);
 err_free:
 	pthread_spin_destroy(&cq->lock);
 	free(cq);
@@ -139,15 +157,15 @@ int xenib_destroy_cq(struct ibv_cq *ibcq)
 
 	if (cq->channel) {
 		pthread_mutex_lock(&cq->channel->lock);
-		xenib_list_del(&cq->chan_link);
+		list_del(&cq->chan_link);
 		pthread_mutex_unlock(&cq->channel->lock);
 	}
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_del(&cq->ctx_link);
+	list_del(&cq->ctx_link);
 	pthread_mutex_unlock(&ctx->obj_lock);
 
 	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, cq->region);
-	hv_shm_release(&cq->shm, 1);
+	xenib_qmem_free(ctx, &cq->shm, &cq->qmem);
 	pthread_spin_destroy(&cq->lock);
 	free(cq);
 	return 0;

@@ -202,10 +202,17 @@ struct ibv_cq_ex *xenib_create_cq_ex(struct ibv_context *ctx,
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
-	if (attr->comp_mask & ~(uint32_t)IBV_CQ_INIT_ATTR_MASK_FLAGS) {
-		xenib_err("create_cq_ex: comp_mask 0x%x not supported (parent domains are not)",
+	if (attr->comp_mask & ~(uint32_t)(IBV_CQ_INIT_ATTR_MASK_FLAGS |
+					  IBV_CQ_INIT_ATTR_MASK_PD)) {
+		xenib_err("create_cq_ex: comp_mask 0x%x not supported",
 			  attr->comp_mask);
 		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	/* IBV_CQ_INIT_ATTR_MASK_PD names a parent domain (and only that). */
+	if ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_PD) &&
+	    !xenib_is_parent_domain(ctx, attr->parent_domain)) {
+		errno = EINVAL;
 		return NULL;
 	}
 	if ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_FLAGS) &&
@@ -217,8 +224,10 @@ struct ibv_cq_ex *xenib_create_cq_ex(struct ibv_context *ctx,
 		return NULL;
 	}
 
-	ibcq = xenib_create_cq(ctx, attr->cqe, attr->channel,
-			       attr->comp_vector);
+	ibcq = xenib_create_cq_pd(ctx, attr->cqe, attr->channel,
+				  attr->comp_vector,
+				  (attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_PD) ?
+				  attr->parent_domain : NULL);
 	if (!ibcq)
 		return NULL;
 	cq = to_xcq(ibcq);
@@ -242,6 +251,7 @@ int xenib_resize_cq(struct ibv_cq *ibcq, int cqe)
 	struct xenib_resize_cq_req req;
 	struct xenib_ctrl_hdr resp;
 	struct hv_shm shm, old_shm;
+	struct xenib_qmem qm, old_qm;
 	uint32_t entries, region, old_region;
 	size_t bytes;
 	int err;
@@ -252,7 +262,8 @@ int xenib_resize_cq(struct ibv_cq *ibcq, int cqe)
 	if (entries > XENIB_MAX_CQE)
 		return EINVAL;
 	bytes = xr_ring_bytes(entries, sizeof(struct xenib_cqe));
-	err = hv_shm_alloc(&shm, bytes, "ring-xenib-cq");
+	err = xenib_qmem_alloc(ctx, cq->qmem.pd, &shm, bytes, "ring-xenib-cq",
+			       XENIB_RES_CQ, &qm);
 	if (err)
 		return err;
 	err = xenib_map_region(ctx, &shm, bytes / XENIB_PAGE_SIZE, 0,
@@ -284,6 +295,7 @@ int xenib_resize_cq(struct ibv_cq *ibcq, int cqe)
 		goto err_unlock;
 
 	old_shm = cq->shm;
+	old_qm = cq->qmem;
 	old_region = cq->region;
 	if (cq->channel)
 		pthread_mutex_lock(&cq->channel->lock);
@@ -291,6 +303,7 @@ int xenib_resize_cq(struct ibv_cq *ibcq, int cqe)
 	cq->ring.entries = entries;
 	cq->ring.offset = 0;
 	cq->shm = shm;
+	cq->qmem = qm;
 	cq->region = region;
 	cq->cons = 0;			/* the backend moved [cons, prod) to 0.. */
 	cq->overrun_logged = false;
@@ -300,7 +313,7 @@ int xenib_resize_cq(struct ibv_cq *ibcq, int cqe)
 	pthread_spin_unlock(&cq->lock);
 
 	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, old_region);
-	hv_shm_release(&old_shm, 1);
+	xenib_qmem_free(ctx, &old_shm, &old_qm);
 	xenib_dbg("resize_cq handle %u entries %u", ibcq->handle, entries);
 	return 0;
 
@@ -308,6 +321,6 @@ err_unlock:
 	pthread_spin_unlock(&cq->lock);
 	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, region);
 err_shm:
-	hv_shm_release(&shm, 1);
+	xenib_qmem_free(ctx, &shm, &qm);
 	return err;
 }

@@ -44,6 +44,14 @@ static const char *cmd_name(uint16_t opcode)
 		[XENIB_CMD_DESTROY_SRQ] = "DESTROY_SRQ",
 		[XENIB_CMD_CREATE_AH] = "CREATE_AH",
 		[XENIB_CMD_DESTROY_AH] = "DESTROY_AH",
+		[XENIB_CMD_ATTACH_MCAST] = "ATTACH_MCAST",
+		[XENIB_CMD_DETACH_MCAST] = "DETACH_MCAST",
+		[XENIB_CMD_ALLOC_MW] = "ALLOC_MW",
+		[XENIB_CMD_DEALLOC_MW] = "DEALLOC_MW",
+		[XENIB_CMD_REREG_MR] = "REREG_MR",
+		[XENIB_CMD_ATTACH] = "ATTACH",
+		[XENIB_CMD_IMPORT] = "IMPORT",
+		[XENIB_CMD_UNIMPORT] = "UNIMPORT",
 	};
 
 	if (opcode < XENIB_CMD_MAX && names[opcode])
@@ -51,33 +59,15 @@ static const char *cmd_name(uint16_t opcode)
 	return "?";
 }
 
-int xenib_exchange(int sock, uint32_t seq, uint16_t opcode, void *req,
-		   size_t req_len, int pass_fd, void *resp, size_t resp_len)
+int xenib_recv_resp(int sock, uint32_t seq, uint16_t opcode, void *resp,
+		    size_t resp_len)
 {
 	union {
 		struct xenib_ctrl_hdr hdr;
 		uint8_t bytes[XENIB_CTRL_MAX_MSG];
 	} buf;
-	struct xenib_ctrl_hdr *hdr = req;
 	ssize_t n;
-	int fd, err;
-
-	if (req_len < sizeof(*hdr) || req_len > XENIB_CTRL_MAX_MSG ||
-	    resp_len < sizeof(buf.hdr) || resp_len > XENIB_CTRL_MAX_MSG)
-		return EINVAL;
-
-	hdr->opcode = opcode;
-	hdr->flags = 0;
-	hdr->length = req_len;
-	hdr->seq = seq;
-	hdr->status = 0;
-
-	err = hv_msg_send(sock, req, req_len, pass_fd);
-	if (err) {
-		xenib_dbg("%s seq %u: send failed: %s", cmd_name(opcode), seq,
-			  strerror(err));
-		return err;
-	}
+	int fd;
 
 	n = hv_msg_recv(sock, buf.bytes, sizeof(buf.bytes), &fd);
 	if (fd >= 0)
@@ -114,18 +104,74 @@ int xenib_exchange(int sock, uint32_t seq, uint16_t opcode, void *req,
 	return 0;
 }
 
-int xenib_cmd(struct xenib_context *ctx, uint16_t opcode, void *req,
-	      size_t req_len, int pass_fd, void *resp, size_t resp_len)
+void xenib_fill_hdr(void *req, size_t req_len, uint16_t opcode, uint32_t seq)
+{
+	struct xenib_ctrl_hdr *hdr = req;
+
+	hdr->opcode = opcode;
+	hdr->flags = 0;
+	hdr->length = req_len;
+	hdr->seq = seq;
+	hdr->status = 0;
+}
+
+int xenib_exchange(int sock, uint32_t seq, uint16_t opcode, void *req,
+		   size_t req_len, int pass_fd, void *resp, size_t resp_len)
 {
 	int err;
 
-	pthread_mutex_lock(&ctx->ctrl_lock);
-	if (ctx->ctrl_dead) {
-		pthread_mutex_unlock(&ctx->ctrl_lock);
-		return EIO;
+	if (req_len < sizeof(struct xenib_ctrl_hdr) ||
+	    req_len > XENIB_CTRL_MAX_MSG ||
+	    resp_len < sizeof(struct xenib_ctrl_hdr) ||
+	    resp_len > XENIB_CTRL_MAX_MSG)
+		return EINVAL;
+	xenib_fill_hdr(req, req_len, opcode, seq);
+	err = hv_msg_send(sock, req, req_len, pass_fd);
+	if (err) {
+		xenib_dbg("%s seq %u: send failed: %s", cmd_name(opcode), seq,
+			  strerror(err));
+		return err;
 	}
-	err = xenib_exchange(ctx->sock, ++ctx->seq, opcode, req, req_len,
-			     pass_fd, resp, resp_len);
+	return xenib_recv_resp(sock, seq, opcode, resp, resp_len);
+}
+
+/* The channel hung up under a request (not a malformed answer). */
+static bool hung_up(int err)
+{
+	return err == ECONNRESET || err == EPIPE || err == ENOTCONN;
+}
+
+/* Moves one request may live through (each one sends it again). */
+#define XENIB_MAX_MOVES 8
+
+/* ctx->ctrl_lock held. */
+static int cmd_locked(struct xenib_context *ctx, uint16_t opcode, void *req,
+		      size_t req_len, int pass_fd, void *resp,
+		      size_t resp_len)
+{
+	uint32_t seq;
+	int err, moves;
+
+	if (ctx->ctrl_dead)
+		return EIO;
+	seq = ++ctx->seq;
+	err = xenib_exchange(ctx->sock, seq, opcode, req, req_len, pass_fd,
+			     resp, resp_len);
+	/*
+	 * A hang-up may be the context moving to another backend
+	 * (util/hv_guest.h, hangup): the old backend never executed a
+	 * request it did not answer, so it goes again, once per move, to
+	 * the new one, which ctx->sock (same number) now reaches.
+	 */
+	for (moves = 0; hung_up(err) && ctx->hv->hangup &&
+	     moves < XENIB_MAX_MOVES; moves++) {
+		if (ctx->hv->hangup(ctx->hvc, ctx->sock, HV_HANGUP_UNANSWERED))
+			break;
+		xenib_dbg("%s: %s seq %u sent again: the context moved",
+			  ctx->devname, cmd_name(opcode), seq);
+		err = xenib_exchange(ctx->sock, seq, opcode, req, req_len,
+				     pass_fd, resp, resp_len);
+	}
 	switch (err) {
 	case EPROTO:
 	case ECONNRESET:
@@ -144,6 +190,16 @@ int xenib_cmd(struct xenib_context *ctx, uint16_t opcode, void *req,
 	default:
 		break;
 	}
+	return err;
+}
+
+int xenib_cmd(struct xenib_context *ctx, uint16_t opcode, void *req,
+	      size_t req_len, int pass_fd, void *resp, size_t resp_len)
+{
+	int err;
+
+	pthread_mutex_lock(&ctx->ctrl_lock);
+	err = cmd_locked(ctx, opcode, req, req_len, pass_fd, resp, resp_len);
 	pthread_mutex_unlock(&ctx->ctrl_lock);
 	return err;
 }
@@ -151,16 +207,11 @@ int xenib_cmd(struct xenib_context *ctx, uint16_t opcode, void *req,
 int xenib_hello(int sock, struct xenib_hello_resp *resp)
 {
 	struct xenib_hello_req req;
-	const char *name = getenv("XENIB_EMU_GUEST");
 	int err;
 
 	memset(&req, 0, sizeof(req));
 	req.abi_version = XENIB_ABI_VERSION;
-	if (name && *name)
-		snprintf(req.guest_name, sizeof(req.guest_name), "%s", name);
-	else
-		snprintf(req.guest_name, sizeof(req.guest_name), "pid%d",
-			 (int)getpid());
+	hv_emu_guest_name(req.guest_name, sizeof(req.guest_name));
 
 	/* HELLO is always the first message of a channel: seq 1. */
 	err = xenib_exchange(sock, 1, XENIB_CMD_HELLO, &req, sizeof(req), -1,
@@ -189,73 +240,75 @@ int xenib_map_region(struct xenib_context *ctx, struct hv_shm *shm,
 {
 	struct xenib_map_region_req req;
 	struct xenib_handle_resp resp;
-	int err;
+	uint64_t ref = 0;
+	int pass_fd, err;
 
 	memset(&req, 0, sizeof(req));
 	req.npages = npages;
 	req.flags = flags;
-	if (ctx->xconn) {
-		/* Xen: a granted directory of the pages' grant refs. */
-		err = hv_xen_region_publish(shm, &req.ref);
-		if (err)
-			return err;
-	}
-	err = xenib_cmd(ctx, XENIB_CMD_MAP_REGION, &req, sizeof(req),
-			ctx->xconn ? -1 : shm->fd, &resp, sizeof(resp));
-	if (ctx->xconn)
-		hv_xen_region_done(ctx->xconn, shm,
-				   err ? XENIB_INVALID_HANDLE : resp.handle);
+	req.offset = shm->offset;
+	/*
+	 * Announced and done under the control lock (util/hv_guest.h): a
+	 * move then knows the region exactly when the backend does.
+	 */
+	pthread_mutex_lock(&ctx->ctrl_lock);
+	/* What names the pages: an fd passed along, or a reference. */
+	err = ctx->hv->region_publish(ctx->hvc, shm, &ref, &pass_fd);
+	if (err)
+		goto out;
+	req.ref = ref;
+	err = cmd_locked(ctx, XENIB_CMD_MAP_REGION, &req, sizeof(req), pass_fd,
+			 &resp, sizeof(resp));
+	ctx->hv->region_done(ctx->hvc, shm,
+			     err ? XENIB_INVALID_HANDLE : resp.handle);
 	if (!err)
 		*region = resp.handle;
+out:
+	pthread_mutex_unlock(&ctx->ctrl_lock);
 	return err;
 }
 
 /*
- * Create a notifier (hv.h: a pair of endpoints), hand the backend its end
- * with BIND_NOTIFY and keep ours in *guest_fd.  With self_fd non-NULL we
- * also keep a copy of the backend's end: signalling it makes our own end
- * readable, which channel.c and async.c need to keep their fds readable
- * exactly while events are pending.  Without self_fd the backend's end is
- * closed here once the backend holds its own copy.
+ * Create a notifier (util/hv_guest.h), bind it with BIND_NOTIFY and keep
+ * our end in *guest_fd.  With self_fd non-NULL we also keep the end that,
+ * signalled, makes our own end readable, which channel.c and async.c need
+ * to keep their fds readable exactly while events are pending.  The
+ * doorbell's ends stay with the hypervisor layer (guest_fd and self_fd
+ * NULL): the fast path kicks it with hv->kick().
  */
 int xenib_notify_create(struct xenib_context *ctx, uint32_t kind,
 			int *guest_fd, int *self_fd, uint32_t *handle)
 {
 	struct xenib_bind_notify_req req;
 	struct xenib_handle_resp resp;
-	int gfd, bfd, err;
+	struct hv_notifier n;
+	int err;
 
-	memset(&req, 0, sizeof(req));
-	req.kind = kind;
-	if (ctx->xconn) {
-		/* Xen: an event channel; the relay signals bfd for us. */
-		err = hv_xen_notify_new(ctx->xconn, kind, &gfd, &bfd,
-					&req.port);
-		if (err)
-			return err;
-		err = xenib_cmd(ctx, XENIB_CMD_BIND_NOTIFY, &req, sizeof(req),
-				-1, &resp, sizeof(resp));
-		hv_xen_notify_done(ctx->xconn, req.port,
-				   err ? XENIB_INVALID_HANDLE : resp.handle);
-	} else {
-		err = hv_notify_pair(&gfd, &bfd);
-		if (err)
-			return err;
-		err = xenib_cmd(ctx, XENIB_CMD_BIND_NOTIFY, &req, sizeof(req),
-				bfd, &resp, sizeof(resp));
-	}
+	/* Under the control lock, as MAP_REGION (xenib_map_region). */
+	pthread_mutex_lock(&ctx->ctrl_lock);
+	err = ctx->hv->notify_new(ctx->hvc, kind, &n);
 	if (err) {
-		if (gfd >= 0)
-			close(gfd);
-		if (bfd >= 0)
-			close(bfd);
+		pthread_mutex_unlock(&ctx->ctrl_lock);
 		return err;
 	}
-	*guest_fd = gfd;
+	memset(&req, 0, sizeof(req));
+	req.kind = kind;
+	req.port = n.port;
+	err = cmd_locked(ctx, XENIB_CMD_BIND_NOTIFY, &req, sizeof(req),
+			 n.pass_fd, &resp, sizeof(resp));
+	ctx->hv->notify_bound(ctx->hvc, &n,
+			      err ? XENIB_INVALID_HANDLE : resp.handle);
+	pthread_mutex_unlock(&ctx->ctrl_lock);
+	if (err)
+		return err;
 	*handle = resp.handle;
+	if (guest_fd)
+		*guest_fd = n.guest_fd;
+	else if (n.guest_fd >= 0)
+		close(n.guest_fd);
 	if (self_fd)
-		*self_fd = bfd;
-	else if (bfd >= 0)
-		close(bfd);
+		*self_fd = n.self_fd;
+	else if (n.self_fd >= 0)
+		close(n.self_fd);
 	return 0;
 }

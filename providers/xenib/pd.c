@@ -34,7 +34,16 @@ struct ibv_pd *xenib_alloc_pd(struct ibv_context *ibctx)
 
 int xenib_dealloc_pd(struct ibv_pd *ibpd)
 {
+	struct xenib_pd *pd = to_xpd(ibpd);
 	int err;
+
+	if (pd->base) {		/* a parent domain: ours alone (parent.c) */
+		__atomic_sub_fetch(&pd->base->parents, 1, __ATOMIC_RELAXED);
+		free(pd);
+		return 0;
+	}
+	if (__atomic_load_n(&pd->parents, __ATOMIC_RELAXED))
+		return EBUSY;	/* parent domains still use it */
 
 	err = xenib_cmd_handle(to_xctx(ibpd->context), XENIB_CMD_DEALLOC_PD,
 			       ibpd->handle);

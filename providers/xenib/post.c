@@ -4,7 +4,8 @@
  *
  * A post writes WQEs into the shared ring, publishes the producer index
  * once per call and kicks the doorbell only if the backend said it is
- * asleep.  No allocation, no system call while the backend is polling.
+ * asleep (and, for receives, that it wants to know: util/xenib_ring.h).
+ * No allocation, no system call while the backend is polling.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,16 +24,46 @@ static inline bool op_allowed(enum ibv_qp_type type, enum ibv_wr_opcode op)
 	case IBV_QPT_UC:
 		return op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
 		       op == IBV_WR_RDMA_WRITE ||
-		       op == IBV_WR_RDMA_WRITE_WITH_IMM;
+		       op == IBV_WR_RDMA_WRITE_WITH_IMM ||
+		       op == IBV_WR_SEND_WITH_INV || op == IBV_WR_LOCAL_INV ||
+		       op == IBV_WR_BIND_MW;
 	default:
 		return true;
 	}
 }
 
-static inline int build_send_wqe(struct xenib_wq *sq, enum ibv_qp_type type,
+#define XENIB_MW_ACCESS (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ | \
+			 IBV_ACCESS_REMOTE_ATOMIC | IBV_ACCESS_ZERO_BASED)
+
+/*
+ * BIND_MW (type 2 through ibv_post_send, type 1 from ibv_bind_mw): no
+ * SGEs; the backend checks the IB rules (engine/mw.c) and completes a bad
+ * bind with IBV_WC_MW_BIND_ERR, as an HCA does.
+ */
+static inline int build_bind(struct ibv_qp *qp, const struct ibv_send_wr *wr,
+			     struct xenib_send_wqe *wqe)
+{
+	const struct ibv_mw_bind_info *bi = &wr->bind_mw.bind_info;
+	struct ibv_mw *mw = wr->bind_mw.mw;
+
+	if (!mw || mw->context != qp->context ||
+	    (bi->mr && bi->mr->context != qp->context) ||
+	    (!bi->mr && bi->length) || (bi->mw_access_flags & ~XENIB_MW_ACCESS))
+		return EINVAL;
+	wqe->bind_mw = mw->handle;
+	wqe->rkey = wr->bind_mw.rkey;
+	wqe->remote_addr = bi->addr;
+	wqe->bind_length = bi->length;
+	wqe->bind_access = bi->mw_access_flags;
+	wqe->bind_lkey = bi->mr ? bi->mr->lkey : 0;
+	return 0;
+}
+
+static inline int build_send_wqe(struct ibv_qp *qp, struct xenib_wq *sq,
 				 const struct ibv_send_wr *wr,
 				 struct xenib_send_wqe *wqe)
 {
+	enum ibv_qp_type type = qp->qp_type;
 	bool is_inline = wr->send_flags & IBV_SEND_INLINE;
 	struct xenib_sge *sge;
 	uint32_t i, total;
@@ -56,6 +87,18 @@ static inline int build_send_wqe(struct xenib_wq *sq, enum ibv_qp_type type,
 		wqe->remote_srqn = wr->qp_type.xrc.remote_srqn;
 
 	switch (wr->opcode) {
+	case IBV_WR_BIND_MW:
+		wqe->num_sge = 0;
+		wqe->inline_len = 0;
+		return is_inline ? EINVAL : build_bind(qp, wr, wqe);
+	case IBV_WR_LOCAL_INV:
+		wqe->invalidate_rkey = wr->invalidate_rkey;
+		wqe->num_sge = 0;
+		wqe->inline_len = 0;
+		return is_inline ? EINVAL : 0;
+	case IBV_WR_SEND_WITH_INV:
+		wqe->invalidate_rkey = wr->invalidate_rkey;
+		break;
 	case IBV_WR_SEND_WITH_IMM:
 		wqe->imm_data = wr->imm_data;	/* network order as given */
 		/* fall through */
@@ -101,6 +144,7 @@ static inline int build_send_wqe(struct xenib_wq *sq, enum ibv_qp_type type,
 
 	/* Inline data only makes sense for operations that carry a payload. */
 	if (wr->opcode != IBV_WR_SEND && wr->opcode != IBV_WR_SEND_WITH_IMM &&
+	    wr->opcode != IBV_WR_SEND_WITH_INV &&
 	    wr->opcode != IBV_WR_RDMA_WRITE &&
 	    wr->opcode != IBV_WR_RDMA_WRITE_WITH_IMM)
 		return EINVAL;
@@ -147,17 +191,21 @@ int xenib_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 
 	pthread_spin_lock(&sq->lock);
 	prod = sq->prod;
-	/* SQ ring: guest produces (prod), backend consumes (cons). */
-	cons = xr_load_acquire(&hdr->cons);
+	/*
+	 * SQ ring: guest produces (prod), backend consumes (cons).  The
+	 * consumer index is read only when the ring looks full: the line the
+	 * backend writes is not pulled over at every post.
+	 */
+	cons = sq->cons;
 	for (; wr; wr = wr->next) {
 		if (prod - cons >= sq->ring.entries) {
-			cons = xr_load_acquire(&hdr->cons);
+			cons = sq->cons = xr_load_acquire(&hdr->cons);
 			if (prod - cons >= sq->ring.entries) {
 				err = ENOMEM;
 				break;
 			}
 		}
-		err = build_send_wqe(sq, ibqp->qp_type, wr,
+		err = build_send_wqe(ibqp, sq, wr,
 				     xr_entry(hdr, prod, sq->ring.entries,
 					      sq->ring.stride));
 		if (err)
@@ -174,7 +222,7 @@ int xenib_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	}
 	pthread_spin_unlock(&sq->lock);
 	if (published)
-		xenib_ring_doorbell(to_xctx(ibqp->context));
+		xenib_ring_doorbell(to_xctx(ibqp->context), NULL);
 	return err;
 }
 
@@ -189,14 +237,14 @@ int xenib_wq_post_recv(struct ibv_context *ibctx, struct xenib_wq *rq,
 
 	pthread_spin_lock(&rq->lock);
 	prod = rq->prod;
-	/* RQ ring: guest produces (prod), backend consumes (cons). */
-	cons = xr_load_acquire(&hdr->cons);
+	/* RQ ring: guest produces (prod), backend consumes (cons); as above. */
+	cons = rq->cons;
 	for (; wr; wr = wr->next) {
 		struct xenib_recv_wqe *wqe;
 		struct xenib_sge *sge;
 
 		if (prod - cons >= rq->ring.entries) {
-			cons = xr_load_acquire(&hdr->cons);
+			cons = rq->cons = xr_load_acquire(&hdr->cons);
 			if (prod - cons >= rq->ring.entries) {
 				err = ENOMEM;
 				break;
@@ -228,7 +276,7 @@ int xenib_wq_post_recv(struct ibv_context *ibctx, struct xenib_wq *rq,
 	}
 	pthread_spin_unlock(&rq->lock);
 	if (published)
-		xenib_ring_doorbell(to_xctx(ibctx));
+		xenib_ring_doorbell(to_xctx(ibctx), hdr);
 	return err;
 }
 

@@ -42,11 +42,11 @@ static const char *qp_type_str(enum ibv_qp_type t)
 
 struct xenib_qp *xenib_find_qp(struct xenib_context *ctx, uint32_t qpn)
 {
-	struct xenib_list *pos;
+	struct list_node *pos;
 	struct xenib_qp *qp;
 
 	/* Caller holds ctx->obj_lock. */
-	xenib_list_for_each(pos, &ctx->qps) {
+	list_for_each(pos, &ctx->qps) {
 		qp = container_of(pos, struct xenib_qp, ctx_link);
 		if (qp->ibv_qp.qp_num == qpn)
 			return qp;
@@ -147,7 +147,7 @@ struct ibv_qp *xenib_create_xrc_recv_qp(struct ibv_context *ibctx,
 	}
 	pthread_spin_init(&qp->sq.lock, PTHREAD_PROCESS_PRIVATE);
 	pthread_spin_init(&qp->rq.lock, PTHREAD_PROCESS_PRIVATE);
-	xenib_list_init(&qp->ctx_link);
+	list_init(&qp->ctx_link);
 
 	memset(&req, 0, sizeof(req));
 	req.pd = XENIB_INVALID_HANDLE;
@@ -175,7 +175,7 @@ struct ibv_qp *xenib_create_xrc_recv_qp(struct ibv_context *ibctx,
 	pthread_cond_init(&qp->ibv_qp.cond, NULL);
 
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_add_before(&qp->ctx_link, &ctx->qps);
+	list_add_tail(&ctx->qps, &qp->ctx_link);
 	pthread_mutex_unlock(&ctx->obj_lock);
 
 	memset(&attr->cap, 0, sizeof(attr->cap));
@@ -229,12 +229,13 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 		goto err_free;
 	pthread_spin_init(&qp->sq.lock, PTHREAD_PROCESS_PRIVATE);
 	pthread_spin_init(&qp->rq.lock, PTHREAD_PROCESS_PRIVATE);
-	xenib_list_init(&qp->ctx_link);
+	list_init(&qp->ctx_link);
 
 	sq_bytes = xr_ring_bytes(qp->sq.ring.entries, qp->sq.ring.stride);
 	rq_bytes = no_rq ? 0 :
 		   xr_ring_bytes(qp->rq.ring.entries, qp->rq.ring.stride);
-	err = hv_shm_alloc(&qp->shm, sq_bytes + rq_bytes, "ring-xenib-qp");
+	err = xenib_qmem_alloc(ctx, pd, &qp->shm, sq_bytes + rq_bytes,
+			       "ring-xenib-qp", XENIB_RES_QP, &qp->qmem);
 	if (err)
 		goto err_locks;
 	qp->sq.ring.offset = 0;
@@ -283,7 +284,7 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 	pthread_cond_init(&qp->ibv_qp.cond, NULL);
 
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_add_before(&qp->ctx_link, &ctx->qps);
+	list_add_tail(&ctx->qps, &qp->ctx_link);
 	pthread_mutex_unlock(&ctx->obj_lock);
 
 	attr->cap = qp->cap;
@@ -296,7 +297,7 @@ struct ibv_qp *xenib_create_qp(struct ibv_pd *pd,
 err_region:
 	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, qp->region);
 err_shm:
-	hv_shm_release(&qp->shm, 1);
+	xenib_qmem_free(ctx, &qp->shm, &qp->qmem);
 err_locks:
 	pthread_spin_destroy(&qp->sq.lock);
 	pthread_spin_destroy(&qp->rq.lock);
@@ -452,7 +453,7 @@ int xenib_destroy_qp(struct ibv_qp *ibqp)
 		return err;
 
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_del(&qp->ctx_link);
+	list_del(&qp->ctx_link);
 	pthread_mutex_unlock(&ctx->obj_lock);
 
 	/* No completion may name a QP number that no longer exists. */
@@ -460,7 +461,7 @@ int xenib_destroy_qp(struct ibv_qp *ibqp)
 
 	if (qp->shm.va) {	/* XRC_RECV QPs have no rings */
 		xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, qp->region);
-		hv_shm_release(&qp->shm, 1);
+		xenib_qmem_free(ctx, &qp->shm, &qp->qmem);
 	}
 	pthread_spin_destroy(&qp->sq.lock);
 	pthread_spin_destroy(&qp->rq.lock);

@@ -25,6 +25,9 @@
 #define OPS_READ_ATOMIC	(IBV_QP_EX_WITH_RDMA_READ | \
 			 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP | \
 			 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+/* Memory windows and invalidation (mw.c, engine/mw.c in xenibd). */
+#define OPS_MW		(IBV_QP_EX_WITH_BIND_MW | IBV_QP_EX_WITH_LOCAL_INV | \
+			 IBV_QP_EX_WITH_SEND_WITH_INV)
 
 static inline struct xenib_qp *qpx_to_xqp(struct ibv_qp_ex *qpx)
 {
@@ -37,9 +40,9 @@ static uint64_t ops_of_type(enum ibv_qp_type t)
 	switch (t) {
 	case IBV_QPT_RC:
 	case IBV_QPT_XRC_SEND:
-		return OPS_SEND | OPS_WRITE | OPS_READ_ATOMIC;
+		return OPS_SEND | OPS_WRITE | OPS_READ_ATOMIC | OPS_MW;
 	case IBV_QPT_UC:
-		return OPS_SEND | OPS_WRITE;
+		return OPS_SEND | OPS_WRITE | OPS_MW;
 	case IBV_QPT_UD:
 		return OPS_SEND;
 	default:
@@ -71,8 +74,14 @@ static struct xenib_send_wqe *new_wqe(struct ibv_qp_ex *qpx, uint32_t op,
 		wr_fail(qp, EINVAL);
 		return NULL;
 	}
-	/* SQ ring: guest produces (prod), backend consumes (cons). */
-	if (qp->wr_prod - xr_load_acquire(&hdr->cons) >= sq->ring.entries) {
+	/*
+	 * SQ ring: guest produces (prod), backend consumes (cons); cons is
+	 * read only when the ring looks full (post.c).  sq->lock is held
+	 * from wr_start to wr_complete.
+	 */
+	if (qp->wr_prod - sq->cons >= sq->ring.entries &&
+	    qp->wr_prod - (sq->cons = xr_load_acquire(&hdr->cons)) >=
+		    sq->ring.entries) {
 		wr_fail(qp, ENOMEM);
 		return NULL;
 	}
@@ -172,7 +181,11 @@ static void x_unsupported(struct ibv_qp_ex *qpx, const char *what)
 
 static void x_send_inv(struct ibv_qp_ex *qpx, uint32_t rkey)
 {
-	x_unsupported(qpx, "send with invalidate");
+	struct xenib_send_wqe *w = new_wqe(qpx, IBV_WR_SEND_WITH_INV,
+					   IBV_QP_EX_WITH_SEND_WITH_INV);
+
+	if (w)
+		w->invalidate_rkey = rkey;
 }
 
 static void x_send_tso(struct ibv_qp_ex *qpx, void *hdr, uint16_t hdr_sz,
@@ -181,15 +194,44 @@ static void x_send_tso(struct ibv_qp_ex *qpx, void *hdr, uint16_t hdr_sz,
 	x_unsupported(qpx, "TSO");
 }
 
+#define XENIB_MW_ACCESS (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ | \
+			 IBV_ACCESS_REMOTE_ATOMIC | IBV_ACCESS_ZERO_BASED)
+
+/* A window bind (either type); the backend checks IB's rules. */
 static void x_bind_mw(struct ibv_qp_ex *qpx, struct ibv_mw *mw, uint32_t rkey,
 		      const struct ibv_mw_bind_info *info)
 {
-	x_unsupported(qpx, "memory window binding");
+	struct xenib_qp *qp = qpx_to_xqp(qpx);
+	struct xenib_send_wqe *w;
+
+	if (!mw || mw->context != qp->ibv_qp.context ||
+	    (info->mr && info->mr->context != qp->ibv_qp.context) ||
+	    (!info->mr && info->length) ||
+	    (info->mw_access_flags & ~XENIB_MW_ACCESS)) {
+		wr_fail(qp, EINVAL);
+		return;
+	}
+	w = new_wqe(qpx, IBV_WR_BIND_MW, IBV_QP_EX_WITH_BIND_MW);
+	if (!w)
+		return;
+	w->bind_mw = mw->handle;
+	w->rkey = rkey;
+	w->remote_addr = info->addr;
+	w->bind_length = info->length;
+	w->bind_access = info->mw_access_flags;
+	w->bind_lkey = info->mr ? info->mr->lkey : 0;
+	qp->wr_cur = NULL;	/* no SGEs or inline data may follow */
 }
 
 static void x_local_inv(struct ibv_qp_ex *qpx, uint32_t rkey)
 {
-	x_unsupported(qpx, "local invalidate");
+	struct xenib_send_wqe *w = new_wqe(qpx, IBV_WR_LOCAL_INV,
+					   IBV_QP_EX_WITH_LOCAL_INV);
+
+	if (w) {
+		w->invalidate_rkey = rkey;
+		qpx_to_xqp(qpx)->wr_cur = NULL;
+	}
 }
 
 static void x_atomic_write(struct ibv_qp_ex *qpx, uint32_t rkey,
@@ -286,6 +328,7 @@ static void x_set_inline_data_list(struct ibv_qp_ex *qpx, size_t num,
 		return;
 	/* Inline data only for operations that carry a payload. */
 	if (w->opcode != IBV_WR_SEND && w->opcode != IBV_WR_SEND_WITH_IMM &&
+	    w->opcode != IBV_WR_SEND_WITH_INV &&
 	    w->opcode != IBV_WR_RDMA_WRITE &&
 	    w->opcode != IBV_WR_RDMA_WRITE_WITH_IMM) {
 		wr_fail(qp, EINVAL);
@@ -363,7 +406,7 @@ static int x_complete(struct ibv_qp_ex *qpx)
 	/* SQ ring, producer side. Release: the WQEs before the index. */
 	xr_store_release(&sq->ring.hdr->prod, sq->prod);
 	pthread_spin_unlock(&sq->lock);
-	xenib_ring_doorbell(to_xctx(qpx->qp_base.context));
+	xenib_ring_doorbell(to_xctx(qpx->qp_base.context), NULL);
 	return 0;
 }
 

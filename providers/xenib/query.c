@@ -80,10 +80,17 @@ int xenib_query_device_ex(struct ibv_context *ibctx,
 	a->max_srq_wr = d->max_srq_wr;
 	a->max_srq_sge = d->max_srq_sge;
 	a->max_ah = 1 << 20;	/* xenibd's AH table */
+	if (d->device_cap_flags & IBV_DEVICE_MEM_WINDOW) {
+		/* Types 1 and 2B (xenib-abi.h, ALLOC_MW). */
+		a->max_mw = XENIB_MAX_MW;
+		full.device_cap_flags_ex = IBV_DEVICE_MEM_WINDOW_TYPE_2B;
+	}
 	a->atomic_cap = IBV_ATOMIC_HCA;
 	a->max_pkeys = 1;
 	a->local_ca_ack_delay = 15;
 	a->phys_port_cnt = d->phys_port_cnt;
+	full.phys_port_cnt_ex = d->phys_port_cnt;	/* equal below 256 */
+	full.device_cap_flags_ex |= a->device_cap_flags;
 	/* CQE timestamps: the backend's monotonic clock in ns (cq_ex.c). */
 	full.completion_timestamp_mask = ~0ull;
 	full.hca_core_clock = 1000000;	/* kHz */
@@ -95,37 +102,35 @@ int xenib_query_device_ex(struct ibv_context *ibctx,
 }
 
 int xenib_query_port(struct ibv_context *ibctx, uint8_t port_num,
-		     struct ibv_port_attr *attr, size_t attr_len)
+		     struct ibv_port_attr *attr)
 {
 	struct xenib_port_info p;
-	struct ibv_port_attr full;
 	int err;
 
 	err = fetch_port(to_xctx(ibctx), port_num, &p);
 	if (err)
 		return err;
 
-	memset(&full, 0, sizeof(full));
-	full.state = p.state;
-	full.max_mtu = p.max_mtu;
-	full.active_mtu = p.active_mtu;
-	full.gid_tbl_len = p.gid_tbl_len;
-	full.port_cap_flags = p.port_cap_flags;
-	full.max_msg_sz = p.max_msg_sz;
-	full.pkey_tbl_len = p.pkey_tbl_len;
-	full.lid = p.lid;
-	full.sm_lid = p.sm_lid;
-	full.lmc = p.lmc;
-	full.max_vl_num = p.max_vl_num;
-	full.sm_sl = p.sm_sl;
-	full.init_type_reply = p.init_type_reply;
-	full.active_width = p.active_width;
-	full.active_speed = p.active_speed;
-	full.phys_state = p.phys_state;
-	full.link_layer = p.link_layer;
+	memset(attr, 0, sizeof(*attr));
+	attr->state = p.state;
+	attr->max_mtu = p.max_mtu;
+	attr->active_mtu = p.active_mtu;
+	attr->gid_tbl_len = p.gid_tbl_len;
+	attr->port_cap_flags = p.port_cap_flags;
+	attr->max_msg_sz = p.max_msg_sz;
+	attr->pkey_tbl_len = p.pkey_tbl_len;
+	attr->lid = p.lid;
+	attr->sm_lid = p.sm_lid;
+	attr->lmc = p.lmc;
+	attr->max_vl_num = p.max_vl_num;
+	attr->sm_sl = p.sm_sl;
+	attr->init_type_reply = p.init_type_reply;
+	attr->active_width = p.active_width;
+	attr->active_speed = p.active_speed;
+	attr->phys_state = p.phys_state;
+	attr->link_layer = p.link_layer;
 
 	/* Older callers pass a shorter struct: fill only what they have. */
-	memcpy(attr, &full, attr_len < sizeof(full) ? attr_len : sizeof(full));
 	return 0;
 }
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Resume after a Xen save/restore or migration (util/hv_xen.h).
+ * Resume after a save/restore or migration (util/hv_guest.h, set_quiesce;
+ * over Xen, the only hypervisor whose guests move).
  *
- * The relay thread re-grants every page this context shares with xenibd by
- * copying it into fresh grants mapped at the same address.  A store into a
- * ring racing with that copy would be lost, so the relay first calls
+ * The hypervisor layer re-shares every page this context shares with
+ * xenibd by copying it into fresh pages mapped at the same address.  A
+ * store into a ring racing with that copy would be lost, so it first calls
  * xenib_quiesce(ctx, true): we then hold every lock under which the
  * provider stores into shared memory (send/receive queue producers, CQ and
  * async-ring consumers) until xenib_quiesce(ctx, false).  Stores the
@@ -16,13 +17,13 @@
 void xenib_quiesce(void *arg, bool on)
 {
 	struct xenib_context *ctx = arg;
-	struct xenib_list *pos;
+	struct list_node *pos;
 
 	if (on) {
 		pthread_mutex_lock(&ctx->obj_lock);
 		pthread_mutex_lock(&ctx->async_lock);
 	}
-	xenib_list_for_each(pos, &ctx->qps) {
+	list_for_each(pos, &ctx->qps) {
 		struct xenib_qp *qp = container_of(pos, struct xenib_qp,
 						   ctx_link);
 
@@ -34,7 +35,7 @@ void xenib_quiesce(void *arg, bool on)
 			pthread_spin_unlock(&qp->sq.lock);
 		}
 	}
-	xenib_list_for_each(pos, &ctx->srqs) {
+	list_for_each(pos, &ctx->srqs) {
 		struct xenib_srq *srq = container_of(pos, struct xenib_srq,
 						     ctx_link);
 
@@ -43,7 +44,7 @@ void xenib_quiesce(void *arg, bool on)
 		else
 			pthread_spin_unlock(&srq->wq.lock);
 	}
-	xenib_list_for_each(pos, &ctx->cqs) {
+	list_for_each(pos, &ctx->cqs) {
 		struct xenib_cq *cq = container_of(pos, struct xenib_cq,
 						   ctx_link);
 

@@ -20,11 +20,11 @@
 
 struct xenib_srq *xenib_find_srq(struct xenib_context *ctx, uint32_t handle)
 {
-	struct xenib_list *pos;
+	struct list_node *pos;
 	struct xenib_srq *srq;
 
 	/* Caller holds ctx->obj_lock. */
-	xenib_list_for_each(pos, &ctx->srqs) {
+	list_for_each(pos, &ctx->srqs) {
 		srq = container_of(pos, struct xenib_srq, ctx_link);
 		if (srq->ibv_srq.handle == handle)
 			return srq;
@@ -67,10 +67,11 @@ static struct ibv_srq *srq_create(struct ibv_pd *pd,
 	if (wq->max_sge > XENIB_MAX_SGE)
 		wq->max_sge = XENIB_MAX_SGE;
 	pthread_spin_init(&wq->lock, PTHREAD_PROCESS_PRIVATE);
-	xenib_list_init(&srq->ctx_link);
+	list_init(&srq->ctx_link);
 
 	bytes = xr_ring_bytes(wq->ring.entries, wq->ring.stride);
-	err = hv_shm_alloc(&srq->shm, bytes, "ring-xenib-srq");
+	err = xenib_qmem_alloc(ctx, pd, &srq->shm, bytes, "ring-xenib-srq",
+			       XENIB_RES_SRQ, &srq->qmem);
 	if (err)
 		goto err_free;
 	wq->ring.hdr = srq->shm.va;
@@ -102,7 +103,7 @@ static struct ibv_srq *srq_create(struct ibv_pd *pd,
 	attr->attr.max_sge = wq->max_sge;
 
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_add_before(&srq->ctx_link, &ctx->srqs);
+	list_add_tail(&ctx->srqs, &srq->ctx_link);
 	pthread_mutex_unlock(&ctx->obj_lock);
 	xenib_dbg("create_srq handle %u entries %u sge %u", resp.handle,
 		  wq->ring.entries, wq->max_sge);
@@ -111,7 +112,7 @@ static struct ibv_srq *srq_create(struct ibv_pd *pd,
 err_region:
 	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, srq->region);
 err_shm:
-	hv_shm_release(&srq->shm, 1);
+	xenib_qmem_free(ctx, &srq->shm, &srq->qmem);
 err_free:
 	pthread_spin_destroy(&wq->lock);
 	free(srq);
@@ -173,10 +174,10 @@ int xenib_destroy_srq(struct ibv_srq *ibsrq)
 	if (err)
 		return err;	/* EBUSY while a QP uses it */
 	pthread_mutex_lock(&ctx->obj_lock);
-	xenib_list_del(&srq->ctx_link);
+	list_del(&srq->ctx_link);
 	pthread_mutex_unlock(&ctx->obj_lock);
 	xenib_cmd_handle(ctx, XENIB_CMD_UNMAP_REGION, srq->region);
-	hv_shm_release(&srq->shm, 1);
+	xenib_qmem_free(ctx, &srq->shm, &srq->qmem);
 	pthread_spin_destroy(&srq->wq.lock);
 	free(srq);
 	return 0;

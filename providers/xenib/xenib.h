@@ -14,63 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
 #include <rdma/xenib-abi.h>
 
 #include "libibverbs/driver.h"
-#include "util/hv.h"
-#include "util/hv_xen.h"
+#include "util/hv_guest.h"
+#include "util/list.h"
 #include "util/xenib_ring.h"
 
-#ifndef container_of
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-#endif
-
 #define XENIB_PORT_NUM	1	/* ABI 1 exposes one port */
-
-/* ------------------------------------------------------------------ */
-/* Tiny intrusive doubly linked list                                   */
-
-struct xenib_list {
-	struct xenib_list *next, *prev;
-};
-
-static inline void xenib_list_init(struct xenib_list *h)
-{
-	h->next = h->prev = h;
-}
-
-static inline bool xenib_list_empty(const struct xenib_list *h)
-{
-	return h->next == h;
-}
-
-/* Insert n before pos (at the tail when pos is the list head). */
-static inline void xenib_list_add_before(struct xenib_list *n,
-					 struct xenib_list *pos)
-{
-	n->prev = pos->prev;
-	n->next = pos;
-	pos->prev->next = n;
-	pos->prev = n;
-}
-
-static inline void xenib_list_del(struct xenib_list *n)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->next = n->prev = n;
-}
-
-#define xenib_list_for_each(pos, head) \
-	for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
-
-#define xenib_list_for_each_safe(pos, tmp, head)			\
-	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); \
-	     (pos) = (tmp), (tmp) = (pos)->next)
 
 /* ------------------------------------------------------------------ */
 /* Logging                                                             */
@@ -100,13 +55,20 @@ struct xenib_ring {
 	uint64_t offset;		/* of hdr inside the region */
 };
 
-/* An area of application memory re-backed with shareable pages (mr.c). */
+/*
+ * Application memory shared with the backend as one region (mr_area.c):
+ * re-backed with shareable pages, or an object it was shared from already.
+ */
 struct xenib_mr_area {
-	struct xenib_list link;		/* ctx->areas, sorted by start */
+	struct list_node link;		/* ctx->areas, sorted by start */
 	uintptr_t start, end;		/* page aligned, [start, end) */
 	uint32_t region;		/* MAP_REGION handle */
 	unsigned int refcnt;		/* MRs using (part of) the area */
 	struct hv_shm shm;		/* fd backing the pages */
+	/* What /proc/self/maps shows at start while the area backs it. */
+	uint64_t dev, ino, off;
+	uint64_t last_use;		/* idle (refcnt 0) since, for eviction */
+	bool stale;			/* memory no longer the region's */
 };
 
 struct xenib_context {
@@ -130,10 +92,10 @@ struct xenib_context {
 	struct xenib_ctx_page *page;
 	uint32_t ctx_region;
 
-	struct hv_xen_conn *xconn;	/* real Xen (util/hv_xen.h), else NULL */
-	int doorbell_fd;		/* our end of the guest -> backend kick;
-					 * -1 over Xen: hv_xen_kick() */
-	uint32_t doorbell_handle;
+	/* The hypervisor, chosen once for the context (util/hv_guest.h). */
+	const struct hv_ops *hv;
+	struct hv_conn *hvc;		/* our connection through it */
+	uint32_t doorbell_handle;	/* kicked with hv->kick(hvc) */
 	int async_fd;			/* our end, == context.async_fd */
 	int async_self;			/* the backend's end, to re-signal ours */
 	uint32_t async_handle;
@@ -141,19 +103,52 @@ struct xenib_context {
 
 	/* Object maps for async events and completion channels. */
 	pthread_mutex_t obj_lock;
-	struct xenib_list cqs;		/* struct xenib_cq.ctx_link */
-	struct xenib_list qps;		/* struct xenib_qp.ctx_link */
-	struct xenib_list srqs;		/* struct xenib_srq.ctx_link */
-	struct xenib_list channels;	/* struct xenib_channel.link */
+	struct list_node cqs;		/* struct xenib_cq.ctx_link */
+	struct list_node qps;		/* struct xenib_qp.ctx_link */
+	struct list_node srqs;		/* struct xenib_srq.ctx_link */
+	struct list_node channels;	/* struct xenib_channel.link */
 
 	/* Adopted application memory (mr.c), protected by mr_lock. */
 	pthread_mutex_t mr_lock;
-	struct xenib_list areas;
+	struct list_node areas;
 };
 
+/*
+ * A protection domain, or a parent domain (parent.c) over one: then
+ * ibv_pd.handle is its protection domain's backend handle, so every verb
+ * that takes a PD works on either, and alloc/free (if set) allocate the
+ * queue memory of the QPs, CQs and SRQs made with it.
+ */
 struct xenib_pd {
 	struct ibv_pd ibv_pd;		/* ibv_pd.handle = backend PD handle */
+	struct xenib_pd *base;		/* parent domain: its PD, else NULL */
+	unsigned int parents;		/* parent domains over this PD */
+	void *(*alloc)(struct ibv_pd *pd, void *pd_context, size_t size,
+		       size_t alignment, uint64_t resource_type);
+	void (*free)(struct ibv_pd *pd, void *pd_context, void *ptr,
+		     uint64_t resource_type);
+	void *pd_context;
 };
+
+/*
+ * Queue memory (rings): from the hypervisor's shm_alloc, or from a parent
+ * domain's allocator and then adopted (shared in place).  parent.c.
+ */
+struct xenib_qmem {
+	struct ibv_pd *pd;		/* the object's PD or parent domain */
+	/* ptr != NULL: from pd's alloc(), given back to its free() */
+	void (*free)(struct ibv_pd *pd, void *pd_context, void *ptr,
+		     uint64_t resource_type);
+	void *pd_context;
+	void *ptr;
+	uint64_t resource_type;
+};
+
+/* resource_type values a parent domain's allocator sees (xenib(7)). */
+#define XENIB_RES_TYPE(n)	((0x78656e69ull << 32) | (n))	/* "xeni" */
+#define XENIB_RES_CQ		XENIB_RES_TYPE(1)
+#define XENIB_RES_QP		XENIB_RES_TYPE(2)
+#define XENIB_RES_SRQ		XENIB_RES_TYPE(3)
 
 struct xenib_mr {
 	struct ibv_mr ibv_mr;
@@ -163,12 +158,12 @@ struct xenib_mr {
 
 /* A completion channel as the provider tracks it. */
 struct xenib_channel {
-	struct xenib_list link;		/* ctx->channels */
+	struct list_node link;		/* ctx->channels */
 	struct ibv_comp_channel *chan;	/* owned by libibverbs */
 	uint32_t notify;		/* BIND_NOTIFY handle (kind COMP) */
 	int self_fd;			/* the backend's end, to re-signal chan->fd */
 	pthread_mutex_t lock;		/* protects cqs and events_consumed */
-	struct xenib_list cqs;		/* struct xenib_cq.chan_link */
+	struct list_node cqs;		/* struct xenib_cq.chan_link */
 };
 
 struct xenib_cq {
@@ -186,16 +181,18 @@ struct xenib_cq {
 	uint32_t idle_polls;		/* empty polls, for fatal.c's check */
 	struct xenib_ring ring;
 	struct hv_shm shm;
+	struct xenib_qmem qmem;		/* where shm came from */
 	uint32_t region;
 	struct xenib_channel *channel;	/* NULL without a channel */
 	uint32_t events_consumed;	/* under channel->lock */
-	struct xenib_list chan_link;
-	struct xenib_list ctx_link;
+	struct list_node chan_link;
+	struct list_node ctx_link;
 };
 
 struct xenib_wq {			/* one direction of a QP */
 	pthread_spinlock_t lock;	/* producer side of the ring */
 	uint32_t prod;			/* private producer index */
+	uint32_t cons;			/* consumer index as last read */
 	struct xenib_ring ring;
 	uint32_t max_sge;
 	uint32_t max_inline;		/* SQ only */
@@ -215,10 +212,11 @@ struct xenib_qp {
 	struct xenib_wq sq;
 	struct xenib_wq rq;
 	struct hv_shm shm;		/* SQ ring, then RQ ring */
+	struct xenib_qmem qmem;		/* where shm came from */
 	uint32_t region;
 	struct ibv_qp_cap cap;		/* actual capabilities */
 	int sq_sig_all;
-	struct xenib_list ctx_link;
+	struct list_node ctx_link;
 };
 
 /* An XRC domain (srq.c). */
@@ -240,8 +238,9 @@ struct xenib_srq {
 	struct ibv_srq ibv_srq;		/* ibv_srq.handle = backend SRQ handle */
 	struct xenib_wq wq;		/* guest produces receive WQEs */
 	struct hv_shm shm;
+	struct xenib_qmem qmem;		/* where shm came from */
 	uint32_t region;
-	struct xenib_list ctx_link;
+	struct list_node ctx_link;
 };
 
 /* An address handle: ibv_ah.handle is the backend's AH handle. */
@@ -280,25 +279,24 @@ static inline struct xenib_qp *to_xqp(struct ibv_qp *qp)
 }
 
 /*
- * After publishing a producer index: Dekker-style kick (xenib_ring.h).
- * Shared by post.c and qp_ex.c.
+ * After publishing a producer index: Dekker-style kick (xenib_ring.h),
+ * at most one per backend sleep.  recv: the header of the receive ring
+ * just posted to (RQ, SRQ), NULL for a send queue.  Shared by post.c and
+ * qp_ex.c.
  */
-static inline void xenib_ring_doorbell(struct xenib_context *ctx)
+static inline void xenib_ring_doorbell(struct xenib_context *ctx,
+				       const struct xenib_ring_hdr *recv)
 {
-	uint32_t *sleeping = &ctx->page->backend_sleeping;
+	struct timespec ts;
 
-	xr_full_fence();
-	/*
-	 * backend_sleeping: set by the backend before it sleeps.  The first
-	 * poster to see it claims the kick by clearing it, so posts that
-	 * follow while the backend is waking make no system call.
-	 */
-	if (xr_load_relaxed(sleeping) && xr_xchg(sleeping, 0)) {
-		if (ctx->xconn)
-			hv_xen_kick(ctx->xconn);
-		else
-			hv_notify_signal(ctx->doorbell_fd);
-	}
+	if (!xr_guest_claim_kick(ctx->page, recv))
+		return;
+	/* kick_ns: read by the backend for its wake-up latency figures. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	xr_store64_relaxed(&ctx->page->kick_ns,
+			   (uint64_t)ts.tv_sec * 1000000000ull +
+			   (uint64_t)ts.tv_nsec);
+	ctx->hv->kick(ctx->hvc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -328,8 +326,12 @@ int xenib_cmd(struct xenib_context *ctx, uint16_t opcode, void *req,
 /* Same on a bare socket (discovery, before a context exists). */
 int xenib_exchange(int sock, uint32_t seq, uint16_t opcode, void *req,
 		   size_t req_len, int pass_fd, void *resp, size_t resp_len);
+/* Its halves: a request's header, and the response to (opcode, seq). */
+void xenib_fill_hdr(void *req, size_t req_len, uint16_t opcode, uint32_t seq);
+int xenib_recv_resp(int sock, uint32_t seq, uint16_t opcode, void *resp,
+		    size_t resp_len);
 
-/* resume.c: the relay's quiesce hook (hv_xen_set_quiesce). */
+/* resume.c: the hypervisor's quiesce hook (hv_ops.set_quiesce). */
 void xenib_quiesce(void *arg, bool on);
 
 /* HELLO on a freshly connected socket. */
@@ -352,7 +354,7 @@ int xenib_query_device_ex(struct ibv_context *ctx,
 			  const struct ibv_query_device_ex_input *input,
 			  struct ibv_device_attr_ex *attr, size_t attr_size);
 int xenib_query_port(struct ibv_context *ctx, uint8_t port_num,
-		     struct ibv_port_attr *attr, size_t attr_len);
+		     struct ibv_port_attr *attr);
 int xenib_query_gid_ex(struct ibv_context *ctx, uint32_t port_num,
 		       uint32_t gid_index, struct ibv_gid_entry *entry);
 int xenib_query_pkey(struct ibv_context *ctx, uint8_t port_num, int index,
@@ -364,16 +366,41 @@ int xenib_query_table_sizes(struct ibv_context *ctx, uint8_t port_num,
 struct ibv_pd *xenib_alloc_pd(struct ibv_context *ctx);
 int xenib_dealloc_pd(struct ibv_pd *pd);
 
+/* parent.c: parent domains and the queue memory they allocate */
+struct ibv_pd *xenib_alloc_parent_domain(struct ibv_context *ctx,
+				struct ibv_parent_domain_init_attr *attr);
+/* pd is a parent domain of this provider (an ibv_pd of ctx). */
+bool xenib_is_parent_domain(struct ibv_context *ctx, struct ibv_pd *pd);
+/* bytes of ring memory for an object of pd (any PD, or NULL). 0/errno */
+int xenib_qmem_alloc(struct xenib_context *ctx, struct ibv_pd *pd,
+		     struct hv_shm *shm, size_t bytes, const char *name,
+		     uint64_t resource_type, struct xenib_qmem *qm);
+void xenib_qmem_free(struct xenib_context *ctx, struct hv_shm *shm,
+		     struct xenib_qmem *qm);
+
 /* mr.c */
 struct ibv_mr *xenib_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 			    uint64_t hca_va, unsigned int access);
 int xenib_dereg_mr(struct ibv_mr *mr);
+/* mr_rereg.c */
+int xenib_rereg_mr(struct ibv_mr *mr, int flags, struct ibv_pd *pd,
+		   void *addr, size_t length, unsigned int access);
 void xenib_mr_cleanup(struct xenib_context *ctx);
+
+/* mw.c: memory windows */
+struct ibv_mw *xenib_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type);
+int xenib_dealloc_mw(struct ibv_mw *mw);
+int xenib_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw,
+		  struct ibv_mw_bind *mw_bind);
 
 /* cq.c */
 struct ibv_cq *xenib_create_cq(struct ibv_context *ctx, int cqe,
 			       struct ibv_comp_channel *channel,
 			       int comp_vector);
+/* The same, its ring from parent domain pd's allocator (or NULL). */
+struct ibv_cq *xenib_create_cq_pd(struct ibv_context *ctx, int cqe,
+				  struct ibv_comp_channel *channel,
+				  int comp_vector, struct ibv_pd *pd);
 int xenib_destroy_cq(struct ibv_cq *cq);
 int xenib_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc);
 int xenib_req_notify_cq(struct ibv_cq *cq, int solicited_only);
@@ -439,6 +466,21 @@ struct ibv_srq *xenib_create_srq_ex(struct ibv_context *ctx,
 /* ah.c: address handles (UD) */
 struct ibv_ah *xenib_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr);
 int xenib_destroy_ah(struct ibv_ah *ah);
+int xenib_attach_mcast(struct ibv_qp *qp, const union ibv_gid *gid,
+		       uint16_t lid);
+int xenib_detach_mcast(struct ibv_qp *qp, const union ibv_gid *gid,
+		       uint16_t lid);
+
+/* import.c: sharing a context (ibv_import_device and the objects) */
+struct verbs_context *xenib_import_context(struct verbs_device *vdev,
+					   int cmd_fd);
+struct ibv_pd *xenib_import_pd(struct ibv_context *ctx, uint32_t pd_handle);
+void xenib_unimport_pd(struct ibv_pd *pd);
+struct ibv_mr *xenib_import_mr(struct ibv_pd *pd, uint32_t mr_handle);
+void xenib_unimport_mr(struct ibv_mr *mr);
+/* xenib_main.c: a context on vdev, by connecting or (cmd_fd >= 0) ATTACH */
+struct verbs_context *xenib_context_new(struct verbs_device *vdev,
+					int cmd_fd);
 
 /* async.c */
 int xenib_get_async_event(struct ibv_context *ctx,

@@ -27,6 +27,7 @@
 #include <rdma/xenib-abi.h>
 #include "util/hv.h"
 #include "util/xenib_ring.h"
+#include "tests/common/wire_guest.h"
 
 #define CQ_N	64
 #define SQ_N	64
@@ -47,88 +48,20 @@ struct victim {
 };
 
 static struct guest {
-	int sock, db_guest;
-	uint32_t seq;
-	struct hv_shm page, qmem, buf;
-	uint32_t pd, rq_region, buf_region, cq, qpn, lkey, db, async, page_h;
+	struct wg w;
+	struct hv_shm qmem, buf;
+	uint32_t pd, rq_region, buf_region, cq, qpn, lkey;
 	struct xenib_ring_hdr *cqh, *sqh, *rqh;
 	uint32_t sq_prod, cq_cons;
-	uint16_t lid;
 } g;
 
-static unsigned long attacks, refused, foreign_ok, cqes, status_count[32];
+static unsigned long foreign_ok, cqes, status_count[32];
 static time_t deadline;
-
-/* One request, one response (status) within 5 s; -1 if the channel broke. */
-static int cmd(int sock, void *req, size_t len, int fd, void *resp,
-	       size_t rlen)
-{
-	union {
-		struct xenib_ctrl_hdr hdr;
-		char b[XENIB_CTRL_MAX_MSG];
-	} r;
-	struct xenib_ctrl_hdr *h = req;
-	struct pollfd p = { .fd = sock, .events = POLLIN };
-	ssize_t n;
-	int rfd;
-
-	h->length = len;
-	h->seq = ++g.seq;
-	if (hv_msg_send(sock, req, len, fd) || poll(&p, 1, 5000) != 1)
-		return -1;
-	n = hv_msg_recv(sock, r.b, sizeof(r.b), &rfd);
-	if (rfd >= 0)
-		close(rfd);
-	if (n < (ssize_t)sizeof(r.hdr) || r.hdr.seq != h->seq)
-		return -1;
-	if (resp)
-		memcpy(resp, r.b, (size_t)n < rlen ? (size_t)n : rlen);
-	attacks++;
-	refused += !!r.hdr.status;
-	return r.hdr.status;
-}
-
-static uint32_t cmd_handle(void *req, size_t len, int fd)
-{
-	struct xenib_handle_resp resp = { .handle = XENIB_INVALID_HANDLE };
-
-	if (cmd(g.sock, req, len, fd, &resp, sizeof(resp)))
-		return XENIB_INVALID_HANDLE;
-	return resp.handle;
-}
 
 static void die(const char *what)
 {
 	printf("malicious_guest: FAIL: %s\n", what);
 	exit(1);
-}
-
-static uint32_t map_region(struct hv_shm *m, uint32_t flags)
-{
-	struct xenib_map_region_req r = {
-		.hdr.opcode = XENIB_CMD_MAP_REGION,
-		.npages = m->len / 4096, .flags = flags,
-	};
-
-	return cmd_handle(&r, sizeof(r), m->fd);
-}
-
-static uint32_t bind(uint32_t kind, int *guest_end)
-{
-	struct xenib_bind_notify_req r = {
-		.hdr.opcode = XENIB_CMD_BIND_NOTIFY, .kind = kind,
-	};
-	int b;
-
-	hv_notify_pair(guest_end, &b);
-	return cmd_handle(&r, sizeof(r), b);
-}
-
-static int handle_cmd(uint16_t op, uint32_t h)
-{
-	struct xenib_handle_req r = { .hdr.opcode = op, .handle = h };
-
-	return cmd(g.sock, &r, sizeof(r), -1, NULL, 0);
 }
 
 static uint32_t create_qp(void)
@@ -142,57 +75,12 @@ static uint32_t create_qp(void)
 		.rq = { g.rq_region, RQ_N, RQ_OFF, RQ_STRIDE, 0 },
 	};
 
-	return cmd_handle(&r, sizeof(r), -1);
-}
-
-static int modify(uint32_t qpn, uint32_t mask, struct xenib_qp_attr *a)
-{
-	struct xenib_modify_qp_req r = {
-		.hdr.opcode = XENIB_CMD_MODIFY_QP, .qpn = qpn,
-		.attr_mask = mask, .attr = *a,
-	};
-
-	return cmd(g.sock, &r, sizeof(r), -1, NULL, 0);
-}
-
-/* RESET -> INIT -> RTR -> RTS towards (dest, dlid); 0 if it got there. */
-static int connect_qp(uint32_t qpn, uint32_t dest, uint16_t dlid)
-{
-	struct xenib_qp_attr a = { .qp_state = IBV_QPS_RESET };
-	int err;
-
-	modify(qpn, IBV_QP_STATE, &a);
-	a.qp_state = IBV_QPS_INIT;
-	a.port_num = 1;
-	a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
-	err = modify(qpn, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-		     IBV_QP_ACCESS_FLAGS, &a);
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_4096;
-	a.dest_qp_num = dest;
-	a.max_dest_rd_atomic = 1;
-	a.ah.dlid = dlid;
-	a.ah.port_num = 1;
-	err |= modify(qpn, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-		      IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-		      IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER, &a);
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 1;		/* fail fast */
-	a.retry_cnt = 0;
-	a.rnr_retry = 0;
-	a.max_rd_atomic = 1;
-	err |= modify(qpn, IBV_QP_STATE | IBV_QP_SQ_PSN | IBV_QP_TIMEOUT |
-		      IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-		      IBV_QP_MAX_QP_RD_ATOMIC, &a);
-	return err;
+	return wg_cmd_handle(&g.w, &r, sizeof(r), -1);
 }
 
 static void kick(void)
 {
-	xr_full_fence();
-	hv_notify_signal(g.db_guest);
+	wg_publish(&g.w, g.sqh, g.sq_prod);
 }
 
 /* Post one WQE into our SQ (stride bytes of wqe). */
@@ -201,9 +89,7 @@ static void post_raw(const void *wqe, size_t len)
 	char *e = xr_entry(g.sqh, g.sq_prod, SQ_N, SQ_STRIDE);
 
 	memcpy(e, wqe, len < SQ_STRIDE ? len : SQ_STRIDE);
-	/* We produce the SQ; xenibd consumes. */
-	xr_store_release(&g.sqh->prod, ++g.sq_prod);
-	kick();
+	wg_publish(&g.w, g.sqh, ++g.sq_prod);
 }
 
 static void post(uint32_t opcode, uint64_t raddr, uint32_t rkey,
@@ -249,53 +135,20 @@ static void reap(int ms)
 
 static void setup(void)
 {
-	struct xenib_hello_req h = { .hdr.opcode = XENIB_CMD_HELLO,
-				     .abi_version = XENIB_ABI_VERSION };
-	struct xenib_hello_resp hr;
-	struct xenib_ctrl_hdr pd = { .opcode = XENIB_CMD_ALLOC_PD };
-	struct xenib_create_cq_req cq = { .hdr.opcode = XENIB_CMD_CREATE_CQ };
-	union {
-		struct xenib_reg_mr_req r;
-		char b[sizeof(struct xenib_reg_mr_req) +
-		       sizeof(struct xenib_mr_seg)];
-	} mr = { 0 };
-	struct xenib_reg_mr_resp mresp;
-	int async_guest;
-
-	g.sock = hv_emu_connect("xenib0");
-	if (g.sock < 0)
-		die("connect");
-	strcpy(h.guest_name, "mallory");
-	if (cmd(g.sock, &h, sizeof(h), -1, &hr, sizeof(hr)))
-		die("HELLO");
-	g.lid = hr.port.lid;
-	if (hv_shm_alloc(&g.page, 4096, "xenib-ring") ||
-	    hv_shm_alloc(&g.qmem, QMEM, "xenib-ring") ||
+	if (wg_open(&g.w, "mallory"))
+		die("context setup");
+	if (hv_shm_alloc(&g.qmem, QMEM, "xenib-ring") ||
 	    hv_shm_alloc(&g.buf, BUF, "xenib-mr"))
 		die("shm");
-	g.page_h = map_region(&g.page, XENIB_REGION_CTX_PAGE);
-	g.db = bind(XENIB_NOTIFY_DOORBELL, &g.db_guest);
-	g.async = bind(XENIB_NOTIFY_ASYNC, &async_guest);
-	if (g.page_h == XENIB_INVALID_HANDLE || g.db == XENIB_INVALID_HANDLE ||
-	    g.async == XENIB_INVALID_HANDLE)
-		die("context setup");
-	g.pd = cmd_handle(&pd, sizeof(pd), -1);
-	g.rq_region = map_region(&g.qmem, 0);
-	g.buf_region = map_region(&g.buf, 0);
-	cq.ring = (struct xenib_ring_desc){ g.rq_region, CQ_N, CQ_OFF, 64, 0 };
-	cq.notify = XENIB_INVALID_HANDLE;
-	g.cq = cmd_handle(&cq, sizeof(cq), -1);
-	mr.r.hdr.opcode = XENIB_CMD_REG_MR;
-	mr.r.pd = g.pd;
-	mr.r.access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
-		      IBV_ACCESS_REMOTE_READ;
-	mr.r.iova = IOVA;
-	mr.r.length = BUF;
-	mr.r.nsegs = 1;
-	mr.r.segs[0] = (struct xenib_mr_seg){ g.buf_region, 0, 0, BUF };
-	if (cmd(g.sock, &mr, sizeof(mr.b), -1, &mresp, sizeof(mresp)))
+	g.pd = wg_alloc_pd(&g.w);
+	g.rq_region = wg_map_region(&g.w, &g.qmem, 0);
+	g.buf_region = wg_map_region(&g.w, &g.buf, 0);
+	g.cq = wg_create_cq(&g.w, g.rq_region, CQ_N, CQ_OFF);
+	g.lkey = wg_reg_mr(&g.w, g.pd, g.buf_region, IOVA, BUF,
+			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			   IBV_ACCESS_REMOTE_READ);
+	if (g.lkey == XENIB_INVALID_HANDLE)
 		die("REG_MR");
-	g.lkey = mresp.lkey;
 	g.cqh = (void *)((char *)g.qmem.va + CQ_OFF);
 	g.sqh = (void *)((char *)g.qmem.va + SQ_OFF);
 	g.rqh = (void *)((char *)g.qmem.va + RQ_OFF);
@@ -307,10 +160,10 @@ static void setup(void)
 /* Fresh QP on the same rings (after ERR), starting at the ring's index. */
 static void reset_qp(uint32_t dest, uint16_t dlid)
 {
-	handle_cmd(XENIB_CMD_DESTROY_QP, g.qpn);
+	wg_handle_cmd(&g.w, XENIB_CMD_DESTROY_QP, g.qpn);
 	g.qpn = create_qp();
 	g.sq_prod = xr_load_relaxed(&g.sqh->prod);
-	connect_qp(g.qpn, dest, dlid);
+	wg_connect_qp(&g.w, g.qpn, IBV_QPT_RC, dest, dlid);
 }
 
 static bool time_left(void)
@@ -366,10 +219,10 @@ static void attack_release(void)
 				h = (idx << 8) | gen;
 				if (h == g.qpn || h == g.cq || h == g.lkey ||
 				    h == g.pd || h == g.rq_region ||
-				    h == g.buf_region || h == g.db ||
-				    h == g.async || h == g.page_h)
+				    h == g.buf_region || h == g.w.db ||
+				    h == g.w.async || h == g.w.page_h)
 					continue;	/* ours */
-				if (!handle_cmd(ops[k], h)) {
+				if (!wg_handle_cmd(&g.w, ops[k], h)) {
 					printf("malicious_guest: opcode %u on handle 0x%x succeeded\n",
 					       ops[k], h);
 					foreign_ok++;
@@ -386,7 +239,7 @@ static void attack_rings(void)
 	int i, k;
 
 	for (i = 0; i < 200 && time_left(); i++) {
-		reset_qp(g.qpn, g.lid);	/* loopback to ourselves */
+		reset_qp(g.qpn, g.w.lid);	/* loopback to ourselves */
 		for (k = 0; k < SQ_STRIDE; k++)
 			junk[k] = rand();
 		switch (i % 6) {
@@ -429,12 +282,12 @@ static void attack_destroy_race(const struct victim *v)
 	int i, k;
 
 	for (i = 0; i < 200 && time_left(); i++) {
-		reset_qp(i & 1 ? g.qpn : v->qpn, i & 1 ? g.lid : v->lid);
+		reset_qp(i & 1 ? g.qpn : v->qpn, i & 1 ? g.w.lid : v->lid);
 		for (k = 0; k < 16; k++)
 			post(k & 1 ? IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE,
 			     v->addr + k * 4096 % BUF, v->rkey, IOVA, 4096,
 			     g.lkey);
-		handle_cmd(XENIB_CMD_DESTROY_QP, g.qpn);
+		wg_handle_cmd(&g.w, XENIB_CMD_DESTROY_QP, g.qpn);
 		g.qpn = create_qp();
 		g.sq_prod = xr_load_relaxed(&g.sqh->prod);
 	}
@@ -448,14 +301,15 @@ static void attack_flood(void)
 	struct xenib_hello_req h = { .hdr.opcode = XENIB_CMD_HELLO,
 				     .abi_version = XENIB_ABI_VERSION };
 	unsigned char junk[512];
+	struct wg w2 = { 0 };
 	int i, s, k;
 
 	for (i = 0; i < 20000 && time_left(); i++)
-		if (cmd(g.sock, &q, sizeof(q), -1, NULL, 0) < 0)
+		if (wg_cmd(&g.w, &q, sizeof(q), -1, NULL, 0) < 0)
 			die("flood: lost our own channel");
-	s = hv_emu_connect("xenib0");
+	s = w2.sock = hv_emu_connect("xenib0");
 	strcpy(h.guest_name, "mallory");
-	if (s >= 0 && !cmd(s, &h, sizeof(h), -1, NULL, 0)) {
+	if (s >= 0 && !wg_cmd(&w2, &h, sizeof(h), -1, NULL, 0)) {
 		for (i = 0; i < 100000; i++) {
 			for (k = 0; k < (int)sizeof(junk); k++)
 				junk[k] = rand();
@@ -496,7 +350,7 @@ int main(int argc, char **argv)
 		attack_flood();
 	} while (time_left());
 	printf("malicious_guest: %lu requests (%lu refused), %lu CQEs:",
-	       attacks, refused, cqes);
+	       g.w.requests, g.w.refused, cqes);
 	for (i = 0; i < 32; i++)
 		if (status_count[i])
 			printf(" %s=%lu", ibv_wc_status_str(i), status_count[i]);

@@ -10,7 +10,7 @@ OUT=${1:?usage: build-debs.sh OUTDIR}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-NEED=(debhelper dpkg-dev fakeroot lintian cmake gcc libibverbs-dev libxen-dev pkgconf)
+NEED=(debhelper dpkg-dev fakeroot lintian cmake gcc libibverbs-dev librdmacm-dev libxen-dev pkgconf)
 missing=()
 for p in "${NEED[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Install/remove test of xenib's Debian packages on THIS machine (Debian 12,
-# as root).  Not part of ctest: it diverts the system's libibverbs.so.1.
+# as root).  Not part of ctest: it diverts the system's libibverbs.so.1 and
+# librdmacm.so.1.
 #
 #   bash tests/packaging/test_packages.sh
 #
 # 1. Clean state: purge leftovers of an earlier run, undo stale diversions,
 #    reinstall libibverbs1 if its files are missing.
 # 2. Install Debian's verbs consumers (ibverbs-providers, ibverbs-utils,
-#    perftest, librdmacm1, libucx0, openmpi-bin) if missing; record how
-#    Debian's ibv_devices behaves.
+#    perftest, librdmacm1, rdmacm-utils, libucx0, openmpi-bin) if missing;
+#    record how Debian's ibv_devices behaves.
 # 3. Build the .debs (tests/packaging/build-debs.sh, nocheck) and lintian them.
 # 4. Install xenib-guest + xenibd beside them; check diversions, conffiles,
 #    apt/dpkg health and that every Debian binary and library using
 #    libibverbs.so.1 still resolves its verbs symbols.
 # 5. Start /usr/sbin/xenibd -f (default run directory /run/xenib); with no
 #    LD_LIBRARY_PATH or other environment: ibv_devices lists xenib0,
-#    ib_write_bw and ibv_rc_pingpong pass between two guest processes.
-# 6. Purge both packages: Debian's libibverbs.so.1 (file and symlink) is back
+#    ib_write_bw, ibv_rc_pingpong and rping pass between two guest processes.
+# 6. Purge both packages: Debian's libibverbs.so.1 and librdmacm.so.1 (files
+#    and symlinks) are back
 #    byte for byte, ibv_devices behaves as before, dpkg --audit and
 #    apt-get check are clean.
 # The packages stay installed only between steps 4 and 6 (seconds); an exit
@@ -29,7 +31,7 @@ LIBDIR=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -pri
 DIVDIR=$LIBDIR/xenib-diverted
 RUN=/run/xenib
 PKGS=(xenib-guest xenibd)
-DEBIAN_PKGS=(libibverbs1 ibverbs-providers ibverbs-utils perftest librdmacm1 libucx0 openmpi-bin)
+DEBIAN_PKGS=(libibverbs1 ibverbs-providers ibverbs-utils perftest librdmacm1 rdmacm-utils libucx0 openmpi-bin)
 CLEAN_ENV=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C)
 APT=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=300)
 
@@ -100,7 +102,8 @@ restore_system() {
 				log "cannot purge $p"
 		fi
 	done
-	for f in libibverbs.so.1 libibverbs.so.1.14.44.0; do
+	for f in libibverbs.so.1 libibverbs.so.1.14.44.0 \
+		 librdmacm.so.1 librdmacm.so.1.3.44.0; do
 		if dpkg-divert --listpackage "$LIBDIR/$f" 2>/dev/null | grep -qx xenib-guest; then
 			log "removing stale diversion of $LIBDIR/$f"
 			dpkg-divert --package xenib-guest --remove --rename \
@@ -156,6 +159,10 @@ REAL=$LIBDIR/libibverbs.so.1.14.44.0
 LINK=$LIBDIR/libibverbs.so.1
 base_sum=$(sha256sum "$REAL" | cut -d' ' -f1)
 base_link=$(readlink "$LINK")
+CM_REAL=$LIBDIR/librdmacm.so.1.3.44.0
+CM_LINK=$LIBDIR/librdmacm.so.1
+cm_sum=$(sha256sum "$CM_REAL" | cut -d' ' -f1)
+cm_link=$(readlink "$CM_LINK")
 base_out=$(timeout 20 "${CLEAN_ENV[@]}" ibv_devices 2>&1)
 base_rc=$?
 log "Debian's ibv_devices before: exit $base_rc: $(echo "$base_out" | tr '\n' ' ')"
@@ -213,6 +220,10 @@ check "Debian's library kept at $DIVDIR" \
 ldconfig
 check "after ldconfig, libibverbs.so.1 is ours" \
 	bash -c "[ \"\$(readlink '$LINK')\" = libibverbs.so.1.14.44.0 ] && cmp -s '$REAL' '$WORK/x$REAL' && ! cmp -s '$REAL' '$DIVDIR/libibverbs.so.1.14.44.0'"
+check "Debian's librdmacm.so.1 diverted by xenib-guest, kept at $DIVDIR" \
+	bash -c "dpkg-divert --listpackage '$CM_REAL' | grep -qx xenib-guest && dpkg-divert --listpackage '$CM_LINK' | grep -qx xenib-guest && [ \"\$(sha256sum '$DIVDIR/librdmacm.so.1.3.44.0' | cut -d' ' -f1)\" = '$cm_sum' ]"
+check "after ldconfig, librdmacm.so.1 is ours" \
+	bash -c "[ \"\$(readlink '$CM_LINK')\" = librdmacm.so.1.3.44.0 ] && cmp -s '$CM_REAL' '$WORK/x$CM_REAL'"
 check "/etc/xenib/xenibd.conf is a conffile" \
 	bash -c "dpkg-query -W -f='\${Conffiles}' xenibd | grep -q /etc/xenib/xenibd.conf"
 check "systemd unit installed (ExecStart xenibd -f, RuntimeDirectory=xenib)" \
@@ -311,6 +322,19 @@ pair pingpong ibv_rc_pingpong -d xenib0 -i 1 -c -s 4096 -n 500
 rc=$?
 grep 'bytes in' "$WORK/pingpong.cli.log" | sed 's/^/    /'
 check "ibv_rc_pingpong -c between two guest processes" test "$rc" -eq 0
+# rping's port option is -p, its server/client flags -s/-c and -a.
+next_port
+timeout -k 5 60 "${CLEAN_ENV[@]}" rping -s -a 127.0.0.1 -p "$PORT" -C 100 \
+	>"$WORK/rping.srv.log" 2>&1 &
+srv=$!
+sleep 1
+timeout -k 5 60 "${CLEAN_ENV[@]}" rping -c -a 127.0.0.1 -p "$PORT" -C 100 -V \
+	>"$WORK/rping.cli.log" 2>&1
+rc=$?
+wait "$srv"
+rc_s=$?
+check "rping -C 100 -V on the installed librdmacm.so.1 (xenibd's CM)" \
+	test "$rc" -eq 0 -a "$rc_s" -eq 0
 check "xenibctl stats (default run directory)" \
 	bash -c "timeout 5 /usr/sbin/xenibctl stats >/dev/null"
 if [ "$SERVICE" = 0 ]; then
@@ -332,6 +356,9 @@ check "Debian's libibverbs.so.1.14.44.0 restored byte for byte" \
 check "symlink libibverbs.so.1 -> $base_link restored" \
 	bash -c "[ \"\$(readlink '$LINK')\" = '$base_link' ]"
 check "libibverbs1 owns its files again (dpkg --verify)" dpkg --verify libibverbs1
+check "Debian's librdmacm.so.1 restored (file, symlink; no diversion left)" \
+	bash -c "! dpkg-divert --list | grep -q librdmacm && [ \"\$(sha256sum '$CM_REAL' | cut -d' ' -f1)\" = '$cm_sum' ] && [ \"\$(readlink '$CM_LINK')\" = '$cm_link' ]"
+check "librdmacm1 owns its files again (dpkg --verify)" dpkg --verify librdmacm1
 check "no xenib files left" \
 	bash -c "[ ! -e /etc/libibverbs.d/xenib.driver ] && [ ! -e '$LIBDIR/libibverbs/libxenib-rdmav34.so' ] && [ ! -e /usr/sbin/xenibd ] && [ ! -e /etc/xenib ] && [ ! -e '$DIVDIR' ]"
 out=$(timeout 20 "${CLEAN_ENV[@]}" ibv_devices 2>&1)

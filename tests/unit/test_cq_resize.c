@@ -14,9 +14,10 @@
 
 #include "util/hv.h"
 #include "util/xenib_ring.h"
-#include "xenibd/xenibd.h"
+#include "xenibd/dev/dev.h"
 
 #include "tests/common/check.h"
+#include "tests/common/backend.h"
 
 #define CQE_SZ	sizeof(struct xenib_cqe)
 
@@ -29,7 +30,7 @@ static uint32_t map(struct hv_shm *m, size_t len, uint32_t flags)
 
 	if (hv_shm_alloc(m, len, "xenib-test"))
 		return XENIB_INVALID_HANDLE;
-	err = xd_region_map(ctx, dup(m->fd), 0, m->len / XENIB_PAGE_SIZE, flags,
+	err = tb_region_map(ctx, m->fd, 0, m->len / XENIB_PAGE_SIZE, flags,
 			    &h);
 	CHECK(!err, "map region: %s", strerror(err));
 	return h;
@@ -64,10 +65,8 @@ int main(void)
 	xd.cfg.max_guests = 4;
 	if (xd_state_init())
 		return 1;
-	ctx = calloc(1, sizeof(*ctx));
-	ctx->sock = -1;
+	ctx = tb_ctx_new(NULL);
 	ctx->guest = xd_guest_get("resizer");
-	list_add_tail(&xd.ctxs, &ctx->link);
 	preg = map(&page, XENIB_PAGE_SIZE, XENIB_REGION_CTX_PAGE);
 
 	oreg = map(&old, xr_ring_bytes(8, CQE_SZ), 0);
