@@ -123,11 +123,14 @@ if want f; then
 	section "f: long ibv_rc_pingpong across xl save/restore/migrate of domu1"
 	N=$(karg xt_long_n)
 	if [ -z "$N" ]; then
-		# About 90 s of pingpong at step d's rate: it must outlast
-		# 15 s before the save and 10 s between restore and migrate
-		# (suspended time does not count), also if it runs faster
-		# than in step d; at least 3000.
-		N=$(awk -v u="${PP_USEC:-0}" 'BEGIN { n = (u > 0) ? int(90e6 / u) : 5000; if (n < 3000) n = 3000; print n }')
+		# About 150 s of pingpong at step d's rate, at least 5000: it
+		# must still run when xl migrate suspends domu1, after 15 s
+		# before the save, the wait for the agent after the restore,
+		# 5 s, and the migration's pre-copy rounds (suspended time does
+		# not count).  Step f runs it about 2x slower than step d does
+		# (dom0 is busy saving and copying); with 90 s worth (4121
+		# iterations at 47 ms) it once ended during the pre-copy.
+		N=$(awk -v u="${PP_USEC:-0}" 'BEGIN { n = (u > 0) ? int(150e6 / u) : 8000; if (n < 5000) n = 5000; print n }')
 	fi
 	ID0=$(port_id domu1)
 	ts "domu1 xenib0 port: LID GID = ${ID0:-?}; long pingpong: -n $N (step d: ${PP_USEC:-?} usec/iter)"
@@ -149,7 +152,7 @@ if want f; then
 		ts "domu1 is now domid $(domid domu1)"
 		domu_run domu1 60 'echo agent alive after restore' >/dev/null
 		ok $? "domu1 agent answers after restore"
-		sleep 10
+		sleep 5
 		! domu_done domu1 "$CJ"
 		ok $? "long pingpong still running before xl migrate"
 		ts "xl migrate domu1 (localhost)"
