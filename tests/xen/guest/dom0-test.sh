@@ -150,7 +150,7 @@ if want f; then
 		ok $? "xl restore domu1 during pingpong"
 		rm -f /var/lib/xen/domu1.chk
 		ts "domu1 is now domid $(domid domu1)"
-		domu_run domu1 60 'echo agent alive after restore' >/dev/null
+		domu_run domu1 60 'echo agent alive after restore'
 		ok $? "domu1 agent answers after restore"
 		sleep 5
 		! domu_done domu1 "$CJ"

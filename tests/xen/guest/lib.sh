@@ -44,7 +44,9 @@ next_job() {
 	} 9>>/run/xt-job.lock)
 }
 # domu_start NAME CMD: run CMD with sh -c in domain NAME, in the
-# background; JOB is set to its id.  Returns once the agent picked it up.
+# background; JOB is set to its id.  Returns once the agent picked it up,
+# fails if it has not within 180 s: a domU whose one vCPU a polling
+# pingpong keeps busy, just restored, has taken 50-70 s to pick up a job.
 # CMD must not contain backslashes: xenstore-write expands escapes.
 domu_start() {
 	local name=$1 cmd=$2 h end
@@ -54,7 +56,7 @@ domu_start() {
 	esac
 	next_job
 	printf -v "JOB_$name" '%s' "$JOB"
-	end=$(($(date +%s) + 60))
+	end=$(($(date +%s) + 180))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		if h=$(home "$name"); then
 			[ "$(xenstore-read "$h/data/xt/ack" 2>/dev/null)" = "$JOB" ] && return 0
@@ -64,7 +66,7 @@ domu_start() {
 		fi
 		sleep 0.5
 	done
-	ts "domu_start $name: the agent did not pick up job $JOB within 60 s; xenstore and console tail:"
+	ts "domu_start $name: the agent did not pick up job $JOB within 180 s; xenstore and console tail:"
 	h=$(home "$name") && xenstore-ls "$h/data"
 	tr -d '\r' <"$CONS/guest-$name.log" | tail -n 20
 	return 1
