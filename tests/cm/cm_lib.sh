@@ -66,3 +66,18 @@ pair() {
 }
 
 no_errors() { ! grep -qiE "$ERR_RE" "$1"; }
+
+# run_and_drain DESC PROGRAM: run a test program (XENIB_CM_TIMEOUT, default
+# 120 s), then xenibd must hold no CM or verbs object, still run, and exit
+# 0 on SIGTERM.
+run_and_drain() {
+	timeout -k 5 "${XENIB_CM_TIMEOUT:-120}" "$2"
+	verdict "$1 (exit $?)" $?
+	wait_stats 10 cm_channels=0 cm_ids=0 cm_listeners=0 cm_connections=0 \
+		contexts=0 qps=0 cqs=0 pds=0
+	verdict "xenibctl stats: nothing left" $?
+	xenibd_alive
+	verdict "xenibd still running" $?
+	stop_xenibd
+	verdict "xenibd exits 0 on SIGTERM" $?
+}

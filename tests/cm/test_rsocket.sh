@@ -17,13 +17,7 @@ limit.cm_channels = 160
 CONF
 start_xenibd -c "$T_TMP/rsocket.conf"
 
-timeout -k 5 "${XENIB_CM_TIMEOUT:-120}" "$BIN"
-verdict "test_rsocket (exit $?)" $?
-wait_stats 10 cm_channels=0 cm_ids=0 cm_listeners=0 cm_connections=0 \
-	contexts=0 qps=0 cqs=0 pds=0
-verdict "xenibctl stats: nothing left" $?
-xenibd_alive
-verdict "xenibd still running" $?
-stop_xenibd
-verdict "xenibd exits 0 on SIGTERM" $?
+# shellcheck source=tests/cm/cm_lib.sh
+. "$(dirname "$0")/cm_lib.sh"
+run_and_drain test_rsocket "$BIN"
 t_finish
