@@ -50,12 +50,19 @@ static struct verbs_device *find_device(const struct verbs_device_ops *ops,
 	return NULL;
 }
 
-static void set_paths(struct ibv_device *dev, const char *name)
+/*
+ * dev_name is the device's node under /dev/infiniband, as a uverbs
+ * device's is ("uverbs0"); dev_path the class path named after it.
+ */
+static void set_paths(struct ibv_device *dev, const char *name,
+		      const char *dev_name)
 {
+	if (!*dev_name)
+		dev_name = name;
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
-	snprintf(dev->dev_name, sizeof(dev->dev_name), "%s", name);
+	snprintf(dev->dev_name, sizeof(dev->dev_name), "%s", dev_name);
 	snprintf(dev->dev_path, sizeof(dev->dev_path),
-		 "/sys/class/infiniband_verbs/%s", name);
+		 "/sys/class/infiniband_verbs/%s", dev_name);
 	snprintf(dev->ibdev_path, sizeof(dev->ibdev_path),
 		 "/sys/class/infiniband/%s", name);
 }
@@ -71,7 +78,6 @@ static struct verbs_device *new_device(const struct verbs_device_ops *ops,
 		return NULL;
 	vdev->device.node_type = d->node_type;
 	vdev->device.transport_type = d->transport_type;
-	set_paths(&vdev->device, d->name);
 	vdev->ops = ops;
 	snprintf(vdev->dev_id, sizeof(vdev->dev_id), "%s", dev_id);
 	vdev->index = next_index++;
@@ -85,6 +91,7 @@ static int add_device(void *cookie, const struct verbs_discovered_device *d)
 {
 	struct discovery *disc = cookie;
 	char dev_id[sizeof(d->dev_id)], name[sizeof(d->name)];
+	char node[sizeof(d->dev_name)];
 	struct verbs_device *vdev;
 
 	if (!d)
@@ -104,6 +111,10 @@ static int add_device(void *cookie, const struct verbs_discovered_device *d)
 		ibverbs_dbg("new device %s (%s) index %d\n", name, dev_id,
 			    vdev->index);
 	}
+	/* Its node may differ from the last discovery's (a new xenibd). */
+	snprintf(node, sizeof(node), "%.*s", (int)sizeof(d->dev_name) - 1,
+		 d->dev_name);
+	set_paths(&vdev->device, name, node);
 	vdev->node_guid = d->node_guid;
 	vdev->provider_data = d->provider_data;
 	vdev->present = true;

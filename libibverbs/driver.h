@@ -49,6 +49,7 @@ struct verbs_discovered_device {
 	enum ibv_transport_type transport_type;
 	__be64 node_guid;			/* as ibv_get_device_guid() returns it */
 	uint64_t provider_data;			/* opaque, kept in verbs_device */
+	char dev_name[IBV_SYSFS_NAME_MAX];	/* its /dev/infiniband node; "": name */
 };
 
 typedef int (*verbs_discover_add_fn)(void *cookie,

@@ -26,6 +26,12 @@ const char *hv_emu_dir(void);
 /* Socket path of device devname ("xenib0") in dir; returns 0 or errno. */
 int hv_emu_sock_path(char *buf, size_t len, const char *dir,
 		     const char *devname);
+/*
+ * Path of the symlink in dir naming devname's character node
+ * (/dev/infiniband/xenibN, made by xenibd); returns 0 or errno.
+ */
+int hv_emu_node_link(char *buf, size_t len, const char *dir,
+		     const char *devname);
 
 /* ------------------------------------------------------------------ */
 /* Shared memory (guest side), emulation: sealed memfds               */

@@ -61,6 +61,12 @@ struct hv_ops {
 	/* Where devname is reached, for error messages. */
 	void (*where)(const char *devname, char *buf, size_t len);
 	/*
+	 * devname's character node (/dev/infiniband/xenibN), whose mode
+	 * says who may use the device: its path in buf, or false if the
+	 * device has none.
+	 */
+	bool (*node)(const char *devname, char *buf, size_t len);
+	/*
 	 * Open a context's control channel on devname: *sock (see the top)
 	 * and *conn, which every other op of the context takes.  0 or errno.
 	 */

@@ -8,6 +8,7 @@
  * hypervisor layer (util/hv_guest.h), and keeps those that answer HELLO.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ static void probe_one(void *arg, const char *name)
 	struct xenib_hello_resp resp;
 	struct probe *pr = arg;
 	struct hv_conn *conn;
+	char node[256];
 	int sock, err;
 
 	if (strlen(name) >= sizeof(dev.name))
@@ -89,7 +91,10 @@ static void probe_one(void *arg, const char *name)
 		xenib_err("skipping %s: %s", name, hello_why(err));
 		return;
 	}
-	if (err) {
+	/* Listed, as a kernel's device is; opening it says EACCES. */
+	if (err == EACCES)
+		xenib_dbg("%s: this user may not use it (its node's mode)", name);
+	else if (err) {
 		xenib_dbg("skipping %s: HELLO failed: %s", name, strerror(err));
 		return;
 	}
@@ -97,9 +102,16 @@ static void probe_one(void *arg, const char *name)
 	memset(&dev, 0, sizeof(dev));
 	snprintf(dev.name, sizeof(dev.name), "%s", name);
 	snprintf(dev.dev_id, sizeof(dev.dev_id), "%s", name);
+	if (pr->hv->node && pr->hv->node(name, node, sizeof(node))) {
+		const char *base = strrchr(node, '/');
+
+		snprintf(dev.dev_name, sizeof(dev.dev_name), "%.*s",
+			 (int)sizeof(dev.dev_name) - 1, base ? base + 1 : node);
+	}
 	dev.node_type = IBV_NODE_CA;
 	dev.transport_type = IBV_TRANSPORT_IB;
-	dev.node_guid = resp.dev.node_guid;	/* already network order */
+	if (!err)
+		dev.node_guid = resp.dev.node_guid;	/* network order */
 	xenib_dbg("found %s (guest id %u)", name, resp.guest_id);
 	pr->add(pr->cookie, &dev);
 }
@@ -159,11 +171,36 @@ static int attach_channel(struct xenib_context *ctx, int cmd_fd,
 	return err;
 }
 
+/*
+ * The device's node gates it as a uverbs node does: a user who may not
+ * read and write it may not open the device (xenibd refuses HELLO too).
+ */
+static int node_check(struct xenib_context *ctx)
+{
+	char node[256];
+
+	if (!ctx->hv->node || !ctx->hv->node(ctx->devname, node, sizeof(node)))
+		return 0;
+	if (!faccessat(AT_FDCWD, node, R_OK | W_OK, AT_EACCESS))
+		return 0;
+	if (errno == EACCES || errno == EPERM || errno == EROFS) {
+		xenib_err("%s: permission denied: this user may not read and "
+			  "write %s, the device's node (xenib(7), \"DEVICE "
+			  "NODE\")", ctx->devname, node);
+		return EACCES;
+	}
+	return 0;	/* gone meanwhile: xenibd decides */
+}
+
 static int open_channel(struct xenib_context *ctx, int cmd_fd)
 {
 	struct xenib_hello_resp hello;
 	char where[128];
 	int err;
+
+	err = node_check(ctx);
+	if (err)
+		return err;
 
 	if (cmd_fd >= 0) {
 		err = attach_channel(ctx, cmd_fd, &hello);
@@ -184,6 +221,12 @@ static int open_channel(struct xenib_context *ctx, int cmd_fd)
 	if (err == EPROTONOSUPPORT) {
 		xenib_err("%s: xenibd speaks ABI %u, this provider ABI %u",
 			  ctx->devname, hello.abi_version, XENIB_ABI_VERSION);
+		return err;
+	}
+	if (err == EACCES) {
+		xenib_err("%s: permission denied by xenibd: this user may not "
+			  "use the device (its node's mode, xenib(7))",
+			  ctx->devname);
 		return err;
 	}
 	if (err) {

@@ -33,6 +33,14 @@ int hv_emu_sock_path(char *buf, size_t len, const char *dir,
 	return (n < 0 || (size_t)n >= len) ? ENAMETOOLONG : 0;
 }
 
+int hv_emu_node_link(char *buf, size_t len, const char *dir,
+		     const char *devname)
+{
+	int n = snprintf(buf, len, "%s/%s.node", dir, devname);
+
+	return (n < 0 || (size_t)n >= len) ? ENAMETOOLONG : 0;
+}
+
 void hv_emu_guest_name(char *buf, size_t len)
 {
 	const char *name = getenv("XENIB_EMU_GUEST");

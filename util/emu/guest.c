@@ -93,6 +93,21 @@ static void emu_where(const char *devname, char *buf, size_t len)
 		snprintf(buf, len, "%s", devname);
 }
 
+/* xenibd names the node it made by a symlink in the run directory. */
+static bool emu_node(const char *devname, char *buf, size_t len)
+{
+	char link[512];
+	ssize_t n;
+
+	if (hv_emu_node_link(link, sizeof(link), hv_emu_dir(), devname))
+		return false;
+	n = readlink(link, buf, len - 1);
+	if (n <= 0 || (size_t)n >= len - 1)
+		return false;
+	buf[n] = 0;
+	return true;
+}
+
 /* A connection's books, empty, for control socket fd of device devname. */
 static struct emu_conn *conn_new(const char *devname, int fd)
 {
@@ -446,6 +461,7 @@ const struct hv_ops hv_emu_guest_ops = {
 	.present = emu_present,
 	.discover = emu_discover,
 	.where = emu_where,
+	.node = emu_node,
 	.connect = emu_connect,
 	.disconnect = emu_disconnect,
 	.attach = emu_attach,

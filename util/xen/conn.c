@@ -162,6 +162,7 @@ const struct hv_ops hv_xen_guest_ops = {
 	.present = xg_present,
 	.discover = xg_discover,
 	.where = xg_where,
+	.node = xg_node,
 	.connect = xen_connect,
 	.disconnect = xen_disconnect,
 	.set_quiesce = xen_set_quiesce,

@@ -132,6 +132,7 @@ int xg_xs_wait(struct xs_handle *h, const char *path, int ms,
 /* hv_ops: a domU?  The device/xenib/N nodes; where a device lives. */
 bool xg_present(void);
 int xg_discover(hv_found_fn found, void *arg);
+bool xg_node(const char *devname, char *buf, size_t len);
 void xg_where(const char *devname, char *buf, size_t len);
 
 /* mailbox.c */

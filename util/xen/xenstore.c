@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/xen/xen.h"
@@ -129,6 +130,19 @@ int xg_discover(hv_found_fn found, void *arg)
 		found(arg, name);
 	}
 	return 0;
+}
+
+/*
+ * The guest package makes /dev/infiniband/xenibN for device/xenib/N
+ * (xenib-node(8)); a device without one is used ungated, as before.
+ */
+bool xg_node(const char *devname, char *buf, size_t len)
+{
+	struct stat st;
+	int n = snprintf(buf, len, "/dev/infiniband/%s", devname);
+
+	return n > 0 && (size_t)n < len && !stat(buf, &st) &&
+	       S_ISCHR(st.st_mode);
 }
 
 void xg_where(const char *devname, char *buf, size_t len)

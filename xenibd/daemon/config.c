@@ -58,6 +58,10 @@ static const struct conf_key keys[] = {
 	  K_STR },
 	UINT_KEY("fabric.keepalive_ms", fabric.keepalive_ms),
 	UINT_KEY("fabric.lease_ttl", fabric.lease_ttl),
+	{ "node.dir", offsetof(struct xd_config, node.dir), K_STR },
+	{ "node.group", offsetof(struct xd_config, node.group), K_STR },
+	UINT_KEY("node.mode", node.mode),
+	UINT_KEY("node.major", node.major),
 };
 
 void xd_config_defaults(struct xd_config *c)
@@ -68,6 +72,9 @@ void xd_config_defaults(struct xd_config *c)
 	c->max_cm_chans = 1024;
 	c->resume_timeout = 300;
 	c->devname = "xenib0";
+	c->node.dir = "/dev/infiniband";
+	c->node.mode = 0666;
+	c->node.major = 120;
 	c->spin_us = 50;
 	c->spin_adaptive = true;
 	c->max_guests = 1024;

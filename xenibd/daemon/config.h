@@ -22,6 +22,14 @@ enum xd_hv_mode {
 	XD_HV_XEN,
 };
 
+/* The emulated device's character node ("node.*", transport/emu_node.c). */
+struct xd_node_config {
+	const char *dir;	/* "/dev/infiniband"; "none": no node */
+	const char *group;	/* name or number; NULL: xenibd's group */
+	unsigned int mode;	/* 0666, like rdma-core's uverbs nodes */
+	unsigned int major;	/* 120: devices.txt's local/experimental */
+};
+
 /* The cluster ("fabric.*"); fabric.etcd unset: this host alone. */
 struct xd_fabric_config {
 	const char *etcd;	/* etcd endpoints, "http://h:p,..." */
@@ -54,6 +62,7 @@ struct xd_config {
 	unsigned int total_mappings;
 	uint64_t total_map_pages;
 	struct xd_fabric_config fabric;
+	struct xd_node_config node;
 };
 
 /* config.c */

@@ -32,6 +32,7 @@
 #include "xenibd/fabric/fabric.h"
 #include "xenibd/migrate/migrate.h"
 #include "xenibd/transport/emu.h"
+#include "xenibd/transport/emu_node.h"
 #include "xenibd/transport/xen/xen.h"
 #include "xenibd/cm/cm_hook.h"
 
@@ -318,6 +319,10 @@ static int start(bool xen)
 		return err;
 	if (xen)
 		return xen_setup();
+	/* The node before the socket: a guest that connects is gated. */
+	err = xd_emu_node_create(&xd.cfg.node, xd.cfg.dir, xd.cfg.devname);
+	if (err)
+		return err;
 	err = xd_emu_listen(xd.cfg.dir, xd.cfg.devname);
 	if (err)
 		xd_log("cannot listen in %s: %s", xd.cfg.dir, strerror(err));
@@ -331,6 +336,7 @@ static void teardown(void)
 	xd_xen_fini();
 	xd_fabric_fini();
 	xd_emu_fini(xd.cfg.dir, xd.cfg.devname);
+	xd_emu_node_remove();
 	xd_admin_fini(xd.cfg.dir);
 	xd_guest_fini();
 }

@@ -113,6 +113,11 @@ int xd_share_attach(struct xd_ctx *ctx, const struct xenib_attach_req *req,
 		return XD_NO_REPLY;	/* the fd closes: the importer sees EOF */
 	}
 	*fd = -1;
+	err = nctx->tp->admit ? nctx->tp->admit(nctx) : 0;
+	if (err) {
+		attach_answer(nctx, &req->hdr, err);
+		return XD_NO_REPLY;
+	}
 	err = xd_guest_attach(ctx->guest->name, &nctx->guest);
 	if (err) {
 		attach_answer(nctx, &req->hdr, err);

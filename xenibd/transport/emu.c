@@ -34,6 +34,7 @@
 #include "xenibd/transport/emu.h"
 #include "xenibd/transport/emu_guard.h"
 #include "xenibd/transport/emu_int.h"
+#include "xenibd/transport/emu_node.h"
 #include "xenibd/transport/emu_sock.h"
 #include "xenibd/transport/guest_name.h"
 #include "xenibd/transport/transport.h"
@@ -113,9 +114,30 @@ static void fd_uncharge(struct xd_ctx *ctx)
  * The name is the guest's claim; it goes into log lines and `xenibctl
  * guests`, so it follows the rule of Xen's domain names.
  */
+/* May this context's process use the device (its node's mode)? */
+static int node_gate(struct xd_ctx *ctx, const char *what)
+{
+	char why[160];
+	int err = xd_emu_node_allows(&EMU_CTX(ctx)->who, why, sizeof(why));
+
+	if (err)
+		xd_ctx_log(ctx, "%s refused: %s", what, why);
+	return err;
+}
+
+/* An importer (ATTACH) is a process of its own: gated like one. */
+static int emu_admit(struct xd_ctx *ctx)
+{
+	return node_gate(ctx, "ATTACH");
+}
+
 static int emu_guest_name(struct xd_ctx *ctx, const char *claimed, char *name,
 			  size_t len)
 {
+	int err = node_gate(ctx, "HELLO");
+
+	if (err)
+		return err;
 	if (!xd_name_ok(claimed, len)) {
 		xd_ctx_log(ctx, "HELLO: guest name refused (empty, or with "
 			   "blanks, control characters or '/')");
@@ -444,6 +466,7 @@ const struct xd_transport xd_emu_transport = {
 	.adopt = xd_emu_adopt,
 	.addr = xd_emu_addr,
 	.attach = emu_attach,
+	.admit = emu_admit,
 	.hangup = emu_hangup,
 };
 

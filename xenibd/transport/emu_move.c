@@ -25,6 +25,7 @@
 
 #include "util/hv.h"
 #include "xenibd/migrate/migrate.h"
+#include "xenibd/transport/emu_node.h"
 #include "xenibd/transport/emu_int.h"
 #include "xenibd/transport/transport.h"
 
@@ -146,7 +147,7 @@ static void answer(int sock, const struct xenib_ctrl_hdr *req, int err)
 bool xd_emu_takeover(struct emu_ctx *ec, const void *msg, ssize_t len)
 {
 	const struct xenib_takeover_req *t = msg;
-	char token[XENIB_TOKEN_LEN], name[sizeof(t->guest_name)];
+	char token[XENIB_TOKEN_LEN], name[sizeof(t->guest_name)], why[160];
 	struct emu_ctx *to;
 	int sock;
 
@@ -156,6 +157,13 @@ bool xd_emu_takeover(struct emu_ctx *ec, const void *msg, ssize_t len)
 	    t->hdr.flags || t->hdr.status ||
 	    t->abi_version != XENIB_ABI_VERSION) {
 		answer(ec->sock, &t->hdr, EINVAL);
+		return true;
+	}
+	/* The process must be allowed the device here too (its node). */
+	if (xd_emu_node_allows(&ec->who, why, sizeof(why))) {
+		xd_log("migration: TAKEOVER of pid %d refused: %s",
+		       (int)ec->pid, why);
+		answer(ec->sock, &t->hdr, EACCES);
 		return true;
 	}
 	memcpy(token, t->token, sizeof(token));

@@ -108,6 +108,12 @@ struct xd_transport {
 	struct xd_ctx *(*attach)(struct xd_ctx *ctx, int fd,
 				 const char *dev_name, int *err);
 	/*
+	 * May an attached context's process use the device at all (the
+	 * emulation: its node's mode)?  0 or errno (answered to it).  NULL:
+	 * the transport's contexts are all admitted.
+	 */
+	int (*admit)(struct xd_ctx *ctx);
+	/*
 	 * The context becomes a zombie (share.c): close its channel now; its
 	 * memory (regions) stays until release.
 	 */
