@@ -18,6 +18,7 @@ PKGS=(
 	python3 procps iproute2			# test helpers: pgrep, ss
 	ucx-utils gnuplot-nox util-linux	# bench/: UCX baseline, plots, taskset
 	libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client	# fabric/: directory on etcd
+	openmpi-bin libopenmpi-dev mpich libmpich-dev hpcc	# tests/mpi: MPI over UCX on xenib0
 )
 
 SUDO=()

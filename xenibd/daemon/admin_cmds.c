@@ -60,12 +60,14 @@ static int fmt_stats(char *buf, size_t len)
 	n = snprintf(buf, len,
 			"guests %ld\nknown_guests %ld\n"
 			"contexts %ld\npds %ld\nmrs %ld\n"
-			"mr_bytes %lld\ncqs %ld\nqps %ld\nregions %ld\n"
+			"mr_bytes %lld\nmr_regs %lld\nmr_reg_bytes %lld\n"
+			"cqs %ld\nqps %ld\nregions %ld\n"
 			"notifiers %ld\nctrl_msgs %lld\nctrl_errors %lld\n"
 			"wqes %lld\nsrqs %ld\nahs %ld\nxrcds %ld\nmws %ld\n"
 			"doorbells %lld\nsleeps %lld\n"
 			"mappings %lld\nmap_pages %lld\n",
 			live_guests(), s->guests, s->contexts, s->pds, s->mrs, s->mr_bytes,
+			s->mr_regs, s->mr_reg_bytes,
 			s->cqs, s->qps, s->regions, s->notifiers, s->ctrl_msgs,
 			s->ctrl_errors, s->wqes, s->srqs, s->ahs, s->xrcds, s->mws,
 			s->doorbells, s->sleeps, s->mappings, s->map_pages);

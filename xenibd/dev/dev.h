@@ -301,6 +301,7 @@ struct xd_stats {
 	long guests, contexts, pds, mrs, cqs, qps, regions, notifiers;
 	long srqs, ahs, xrcds, mws;
 	long long mr_bytes;
+	long long mr_regs, mr_reg_bytes;	/* REG_MRs done since start */
 	long long mappings, map_pages;	/* backend-wide (quota.c) */
 	long long ctrl_errors, ctrl_msgs;
 	long long wqes;

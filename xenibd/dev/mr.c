@@ -214,6 +214,8 @@ int xd_mr_reg(struct xd_ctx *ctx, const struct xenib_reg_mr_req *req,
 	}
 	pd->refs++;
 	xd_mr_charge(mr, 1);
+	xd.stats.mr_regs++;
+	xd.stats.mr_reg_bytes += mr->length;
 	*key = mr->h.id;
 	return 0;
 }

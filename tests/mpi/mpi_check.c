@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * An MPI program that checks what it moves: ping-pongs between rank r and
+ * rank r ^ 2 (so with two ranks per guest every pair crosses guests) at
+ * 8 B, 64 KiB and 1 MiB, each message filled with a pattern of (iteration,
+ * sender, offset) and checked byte for byte on arrival; then an allreduce
+ * and an alltoall whose results are known.  Built with either MPI's mpicc
+ * (Open MPI's or MPICH's) by tests/mpi/test_mpi.sh.
+ *
+ * Usage: mpi_check ITERS [SIZE]   (SIZE: only that ping-pong size)
+ * Rank 0 prints one line per size (half round trip in us, MB/s) and
+ * "mpi_check: OK (N ranks)"; any mismatch aborts the job with status 1.
+ */
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned char pattern(int iter, int from, size_t off)
+{
+	return (unsigned char)(iter * 31 + from * 7 + off * 13 + (off >> 12));
+}
+
+static void fill(unsigned char *b, size_t n, int iter, int from)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		b[i] = pattern(iter, from, i);
+}
+
+static void check(const unsigned char *b, size_t n, int iter, int from,
+		  int me)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i] != pattern(iter, from, i)) {
+			fprintf(stderr, "mpi_check: rank %d: %zu-byte message "
+				"%d from rank %d differs at byte %zu\n", me, n,
+				iter, from, i);
+			MPI_Abort(MPI_COMM_WORLD, 1);
+		}
+}
+
+/* ITERS round trips of n bytes with the partner; seconds per half trip. */
+static double pingpong(unsigned char *sb, unsigned char *rb, size_t n,
+		       int iters, int me, int peer)
+{
+	double t0;
+	int it;
+
+	MPI_Barrier(MPI_COMM_WORLD);
+	t0 = MPI_Wtime();
+	for (it = 0; it < iters; it++) {
+		if (me < peer) {
+			fill(sb, n, it, me);
+			MPI_Send(sb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD);
+			MPI_Recv(rb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD,
+				 MPI_STATUS_IGNORE);
+			check(rb, n, it, peer, me);
+		} else {
+			MPI_Recv(rb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD,
+				 MPI_STATUS_IGNORE);
+			check(rb, n, it, peer, me);
+			fill(sb, n, it, me);
+			MPI_Send(sb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD);
+		}
+	}
+	return (MPI_Wtime() - t0) / (2.0 * iters);
+}
+
+static void collectives(int me, int size)
+{
+	long sum = 0, want = (long)size * (size - 1) / 2, mine = me;
+	int *out = malloc(sizeof(int) * size), *in = malloc(sizeof(int) * size);
+	int i;
+
+	MPI_Allreduce(&mine, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+	if (sum != want) {
+		fprintf(stderr, "mpi_check: allreduce %ld, not %ld\n", sum, want);
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+	for (i = 0; i < size; i++)
+		out[i] = me * 1000 + i;
+	MPI_Alltoall(out, 1, MPI_INT, in, 1, MPI_INT, MPI_COMM_WORLD);
+	for (i = 0; i < size; i++)
+		if (in[i] != i * 1000 + me) {
+			fprintf(stderr, "mpi_check: rank %d: alltoall from %d "
+				"gave %d\n", me, i, in[i]);
+			MPI_Abort(MPI_COMM_WORLD, 1);
+		}
+	free(out);
+	free(in);
+}
+
+int main(int argc, char **argv)
+{
+	static const size_t sizes[] = { 8, 65536, 1u << 20 };
+	unsigned char *sb, *rb;
+	int me, size, iters, peer;
+	size_t only = 0, i;
+
+	MPI_Init(&argc, &argv);
+	MPI_Comm_rank(MPI_COMM_WORLD, &me);
+	MPI_Comm_size(MPI_COMM_WORLD, &size);
+	iters = argc > 1 ? atoi(argv[1]) : 100;
+	if (argc > 2)
+		only = strtoul(argv[2], NULL, 0);
+	if (iters < 1 || size < 2 || size % 2 || (size > 2 && size % 4)) {
+		if (!me)
+			fprintf(stderr, "usage: mpi_check ITERS [SIZE], on 2 "
+				"or a multiple of 4 ranks\n");
+		MPI_Abort(MPI_COMM_WORLD, 2);
+	}
+	peer = size == 2 ? 1 - me : me ^ 2;
+	sb = malloc(1u << 20);
+	rb = malloc(1u << 20);
+	if (!sb || !rb)
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		double t;
+
+		if (only && sizes[i] != only)
+			continue;
+		t = pingpong(sb, rb, sizes[i], iters, me, peer);
+		if (!me)
+			printf("mpi_check: %zu B: %.2f us half round trip, "
+			       "%.1f MB/s\n", sizes[i], t * 1e6,
+			       sizes[i] / t / 1e6);
+	}
+	collectives(me, size);
+	MPI_Barrier(MPI_COMM_WORLD);
+	if (!me)
+		printf("mpi_check: OK (%d ranks)\n", size);
+	free(sb);
+	free(rb);
+	MPI_Finalize();
+	return 0;
+}
