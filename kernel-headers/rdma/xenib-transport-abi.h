@@ -65,6 +65,14 @@ enum xenib_xenbus_state {
 };
 
 #define XENIB_XS_FRONT_DIR	"device/xenib"	/* relative to the guest's home */
+/*
+ * Device xenibN's character node, /dev/infiniband/xenibN: major 120 (the
+ * kernel's LOCAL/EXPERIMENTAL range, devices.txt), minor N.  Made by
+ * xenibd (emulation) or xenib-node (Xen guests); no driver opens it, its
+ * mode says who may use the device (xenib(7), "DEVICE NODE").
+ */
+#define XENIB_NODE_DIR		"/dev/infiniband"
+#define XENIB_NODE_MAJOR	120
 #define XENIB_XS_BACK_DIR	"backend/xenib"	/* relative to the backend's home */
 #define XENIB_XS_MAX_CTX	1000000u	/* K < this */
 

@@ -7,11 +7,17 @@
  * and an alltoall whose results are known.  Built with either MPI's mpicc
  * (Open MPI's or MPICH's) by tests/mpi/test_mpi.sh.
  *
- * Usage: mpi_check ITERS [SIZE]   (SIZE: only that ping-pong size)
- * Rank 0 prints one line per size (half round trip in us, MB/s) and
- * "mpi_check: OK (N ranks)"; any mismatch aborts the job with status 1.
+ * Usage: mpi_check ITERS [SIZE [MODE]]   (SIZE: only that size, 0: all)
+ * MODE check (default): as above.  Rank 0 prints one line per size (half
+ * round trip in us, MB/s) and "mpi_check: OK (N ranks)"; any mismatch
+ * aborts the job with status 1.
+ * MODE lat: the ping-pong without filling or checking (bench/mpi_bench.sh).
+ * MODE bw: streaming, as osu_bw measures it: ITERS windows of 64
+ * non-blocking sends of SIZE, each acknowledged by a 4-byte reply; rank 0
+ * prints "mpi_check: bw SIZE B: X MB/s".  lat and bw run on 2 ranks.
  */
 #include <mpi.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +50,8 @@ static void check(const unsigned char *b, size_t n, int iter, int from,
 		}
 }
 
+static bool checking = true;
+
 /* ITERS round trips of n bytes with the partner; seconds per half trip. */
 static double pingpong(unsigned char *sb, unsigned char *rb, size_t n,
 		       int iters, int me, int peer)
@@ -55,20 +63,57 @@ static double pingpong(unsigned char *sb, unsigned char *rb, size_t n,
 	t0 = MPI_Wtime();
 	for (it = 0; it < iters; it++) {
 		if (me < peer) {
-			fill(sb, n, it, me);
+			if (checking)
+				fill(sb, n, it, me);
 			MPI_Send(sb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD);
 			MPI_Recv(rb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD,
 				 MPI_STATUS_IGNORE);
-			check(rb, n, it, peer, me);
+			if (checking)
+				check(rb, n, it, peer, me);
 		} else {
 			MPI_Recv(rb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD,
 				 MPI_STATUS_IGNORE);
-			check(rb, n, it, peer, me);
-			fill(sb, n, it, me);
+			if (checking) {
+				check(rb, n, it, peer, me);
+				fill(sb, n, it, me);
+			}
 			MPI_Send(sb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD);
 		}
 	}
 	return (MPI_Wtime() - t0) / (2.0 * iters);
+}
+
+#define BW_WINDOW 64
+
+/* Streaming bandwidth from rank 0 to rank 1, bytes per second. */
+static double stream_bw(unsigned char *sb, unsigned char *rb, size_t n,
+			int iters, int me)
+{
+	MPI_Request req[BW_WINDOW];
+	int it, w, ack = 0;
+	double t0 = 0;
+
+	for (it = -1; it < iters; it++) {	/* -1: warm-up window */
+		if (it == 0) {
+			MPI_Barrier(MPI_COMM_WORLD);
+			t0 = MPI_Wtime();
+		}
+		for (w = 0; w < BW_WINDOW; w++) {
+			if (!me)
+				MPI_Isend(sb, (int)n, MPI_BYTE, 1, w,
+					  MPI_COMM_WORLD, &req[w]);
+			else
+				MPI_Irecv(rb, (int)n, MPI_BYTE, 0, w,
+					  MPI_COMM_WORLD, &req[w]);
+		}
+		MPI_Waitall(BW_WINDOW, req, MPI_STATUSES_IGNORE);
+		if (!me)
+			MPI_Recv(&ack, 1, MPI_INT, 1, 999, MPI_COMM_WORLD,
+				 MPI_STATUS_IGNORE);
+		else
+			MPI_Send(&ack, 1, MPI_INT, 0, 999, MPI_COMM_WORLD);
+	}
+	return (double)n * BW_WINDOW * iters / (MPI_Wtime() - t0);
 }
 
 static void collectives(int me, int size)
@@ -108,6 +153,39 @@ int main(int argc, char **argv)
 	iters = argc > 1 ? atoi(argv[1]) : 100;
 	if (argc > 2)
 		only = strtoul(argv[2], NULL, 0);
+	if (argc > 3 && strcmp(argv[3], "check")) {
+		bool bw = !strcmp(argv[3], "bw");
+
+		if ((!bw && strcmp(argv[3], "lat")) || size != 2 || !only ||
+		    only > (1u << 20)) {
+			if (!me)
+				fprintf(stderr, "mpi_check: MODE lat or bw, on "
+					"2 ranks, with a SIZE up to 1 MiB\n");
+			MPI_Abort(MPI_COMM_WORLD, 2);
+		}
+		checking = false;
+		sb = calloc(1, 1u << 20);
+		rb = calloc(1, 1u << 20);
+		if (!sb || !rb)
+			MPI_Abort(MPI_COMM_WORLD, 1);
+		if (bw) {
+			double r = stream_bw(sb, rb, only, iters, me);
+
+			if (!me)
+				printf("mpi_check: bw %zu B: %.1f MB/s\n",
+				       only, r / 1e6);
+		} else {
+			double t = pingpong(sb, rb, only, iters, me, 1 - me);
+
+			if (!me)
+				printf("mpi_check: lat %zu B: %.3f us\n",
+				       only, t * 1e6);
+		}
+		free(sb);
+		free(rb);
+		MPI_Finalize();
+		return 0;
+	}
 	if (iters < 1 || size < 2 || size % 2 || (size > 2 && size % 4)) {
 		if (!me)
 			fprintf(stderr, "usage: mpi_check ITERS [SIZE], on 2 "

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rdma/xenib-transport-abi.h>
+
 #include "xenibd/dev/dev.h"
 
 struct conf_key {
@@ -72,9 +74,9 @@ void xd_config_defaults(struct xd_config *c)
 	c->max_cm_chans = 1024;
 	c->resume_timeout = 300;
 	c->devname = "xenib0";
-	c->node.dir = "/dev/infiniband";
+	c->node.dir = XENIB_NODE_DIR;
 	c->node.mode = 0666;
-	c->node.major = 120;
+	c->node.major = XENIB_NODE_MAJOR;
 	c->spin_us = 50;
 	c->spin_adaptive = true;
 	c->max_guests = 1024;

@@ -69,6 +69,9 @@ if want c; then
 		# shellcheck disable=SC2016 # expands in the domU
 		domu_run "$d" 60 'ibv_devinfo -v -d xenib0 >/tmp/di 2>&1; rc=$?; grep -E "hca_id|transport|node_guid|max_qp:|max_mr_size|port:|state:|active_mtu|link_layer|GID" /tmp/di; [ $rc = 0 ] && grep -q PORT_ACTIVE /tmp/di'
 		ok $? "$d: ibv_devinfo -v exits 0, xenib0 PORT_ACTIVE"
+		# The device's node (xenib(7), "DEVICE NODE"), from xenstore.
+		domu_run "$d" 60 'xenib-node; stat -c "%F %t:%T %a" /dev/infiniband/xenib0 | grep -qx "character special file 78:0 666" && ibv_devinfo -d xenib0 >/dev/null'
+		ok $? "$d: xenib-node makes /dev/infiniband/xenib0 (char 120:0, 0666); the device opens"
 	done
 	# The nodes are for their guest only.
 	D1=$(domid domu1)
@@ -84,10 +87,14 @@ if want c; then
 	ok $? "xenibctl detach domu2"
 	domu_run domu2 60 '! ibv_devices | grep -w xenib0'
 	ok $? "domu2: no xenib0 after the detach"
+	domu_run domu2 60 'xenib-node; [ ! -e /dev/infiniband/xenib0 ]'
+	ok $? "domu2: xenib-node removes the detached device's node"
 	xenibctl -d /run/xenib attach domu2
 	ok $? "xenibctl attach domu2"
 	domu_run domu2 60 'ibv_devices | grep -w xenib0'
 	ok $? "domu2: xenib0 back after the attach"
+	domu_run domu2 60 'xenib-node; [ -c /dev/infiniband/xenib0 ]'
+	ok $? "domu2: xenib-node makes its node again"
 fi
 
 # ---------------------------------------------------------------- d
