@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * An MPI program that checks what it moves: ping-pongs between rank r and
- * rank r ^ 2 (so with two ranks per guest every pair crosses guests) at
+ * rank r ^ (N / 2) of N (so with ranks laid out guest by guest, and host
+ * by host, every pair crosses guests, and hosts when there are two) at
  * 8 B, 64 KiB and 1 MiB, each message filled with a pattern of (iteration,
  * sender, offset) and checked byte for byte on arrival; then an allreduce
  * and an alltoall whose results are known.  Built with either MPI's mpicc
@@ -90,6 +91,7 @@ static double stream_bw(unsigned char *sb, unsigned char *rb, size_t n,
 			int iters, int me)
 {
 	MPI_Request req[BW_WINDOW];
+	MPI_Status st[BW_WINDOW];
 	int it, w, ack = 0;
 	double t0 = 0;
 
@@ -106,7 +108,7 @@ static double stream_bw(unsigned char *sb, unsigned char *rb, size_t n,
 				MPI_Irecv(rb, (int)n, MPI_BYTE, 0, w,
 					  MPI_COMM_WORLD, &req[w]);
 		}
-		MPI_Waitall(BW_WINDOW, req, MPI_STATUSES_IGNORE);
+		MPI_Waitall(BW_WINDOW, req, st);
 		if (!me)
 			MPI_Recv(&ack, 1, MPI_INT, 1, 999, MPI_COMM_WORLD,
 				 MPI_STATUS_IGNORE);
@@ -186,13 +188,13 @@ int main(int argc, char **argv)
 		MPI_Finalize();
 		return 0;
 	}
-	if (iters < 1 || size < 2 || size % 2 || (size > 2 && size % 4)) {
+	if (iters < 1 || size < 2 || (size & (size - 1))) {
 		if (!me)
-			fprintf(stderr, "usage: mpi_check ITERS [SIZE], on 2 "
-				"or a multiple of 4 ranks\n");
+			fprintf(stderr, "usage: mpi_check ITERS [SIZE [MODE]], "
+				"on a power of 2 of ranks\n");
 		MPI_Abort(MPI_COMM_WORLD, 2);
 	}
-	peer = size == 2 ? 1 - me : me ^ 2;
+	peer = me ^ (size / 2);
 	sb = malloc(1u << 20);
 	rb = malloc(1u << 20);
 	if (!sb || !rb)

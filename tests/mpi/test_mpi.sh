@@ -91,7 +91,7 @@ w0=$(wqes)
 rc=$?
 w1=$(wqes)
 out=$HP/hpccoutf.txt
-ra=$(grep -c 'Found 0 errors in .* (passed)' "$out" 2>/dev/null)
+ra=$(grep -cE 'Found [0-9]+ errors in .* \(passed\)' "$out" 2>/dev/null)
 pt=$(grep -cE '^(WALL|CPU) .* PASSED ' "$out" 2>/dev/null)
 [ "$rc" -eq 0 ] && grep -q '^Success=1$' "$out" &&
 	grep -q 'PASSED$' "$out" &&
@@ -100,7 +100,7 @@ pt=$(grep -cE '^(WALL|CPU) .* PASSED ' "$out" 2>/dev/null)
 	grep -q 'Solution Validates' "$out"
 ok=$?
 [ "$ok" -eq 0 ] && [ "$rc" -eq 0 ] || tail -n 15 "$T_TMP/hpcc.log" | sed 's/^/      /'
-verdict "hpcc, 4 ranks in 2 guests: Success=1, HPL and PTRANS ($pt) PASSED, RandomAccess 0 errors ($ra), STREAM validates" $ok
+verdict "hpcc, 4 ranks in 2 guests: Success=1, HPL and PTRANS ($pt) PASSED, RandomAccess passed ($ra; hpcc allows 1% of the table wrong), STREAM validates" $ok
 [ $((w1 - w0)) -gt 10000 ]
 verdict "hpcc's traffic went through xenib0 ($((w1 - w0)) WQEs)" $?
 
