@@ -228,8 +228,12 @@ check "/etc/xenib/xenibd.conf is a conffile" \
 	bash -c "dpkg-query -W -f='\${Conffiles}' xenibd | grep -q /etc/xenib/xenibd.conf"
 check "systemd unit installed (ExecStart xenibd -f, RuntimeDirectory=xenib)" \
 	bash -c "grep -qx 'ExecStart=/usr/sbin/xenibd -f' /lib/systemd/system/xenibd.service && grep -qx 'RuntimeDirectory=xenib' /lib/systemd/system/xenibd.service"
-check "man pages xenib(7) xenibd(8) xenibctl(8) xenibd.conf(5) installed" \
-	bash -c 'for m in man7/xenib.7 man8/xenibd.8 man8/xenibctl.8 man5/xenibd.conf.5; do [ -f /usr/share/man/$m.gz ] || exit 1; done'
+check "man pages xenib(7) xenib-node(8) xenibd(8) xenibctl(8) xenibd.conf(5) installed" \
+	bash -c 'for m in man7/xenib.7 man8/xenib-node.8 man8/xenibd.8 man8/xenibctl.8 man5/xenibd.conf.5; do [ -f /usr/share/man/$m.gz ] || exit 1; done'
+check "xenib-guest: xenib-node and its unit (oneshot, ExecStart xenib-node)" \
+	bash -c "[ -x /usr/sbin/xenib-node ] && grep -qx 'ExecStart=/usr/sbin/xenib-node' /lib/systemd/system/xenib-node.service && grep -qx 'Type=oneshot' /lib/systemd/system/xenib-node.service"
+check "xenib-node outside Xen: nothing to do, exit 0" \
+	bash -c "out=\$(/usr/sbin/xenib-node) && echo \"\$out\" | grep -q 'nothing to do'"
 bad=$(while read -r f; do
 	"${CLEAN_ENV[@]}" ldd -r "$f" 2>&1 |
 		grep -E "undefined symbol: [^[:space:]]*(ibv|verbs)|IBVERBS_[^[:space:]]*' not found|libibverbs.so.1 => not found" |
@@ -271,6 +275,8 @@ rc=$?
 echo "$out" | sed 's/^/    /'
 check "ibv_devices (no LD_LIBRARY_PATH) lists xenib0, exit 0" \
 	bash -c "[ $rc -eq 0 ] && echo \"\$1\" | grep -qw xenib0" _ "$out"
+check "the installed xenibd made the device's node (/dev/infiniband, named in $RUN)" \
+	bash -c "[ -c \"\$(readlink '$RUN/xenib0.node')\" ]"
 check "ibv_devinfo -d xenib0: port active" \
 	bash -c "timeout 20 ${CLEAN_ENV[*]} ibv_devinfo -d xenib0 | grep -q PORT_ACTIVE"
 
