@@ -137,7 +137,10 @@ if command -v ucx_info >/dev/null 2>&1; then
 	PD=$BG_PID
 	for _ in $(seq 100); do [ -S "$XENIB_EMU_DIR/xenib0.sock" ] && break; sleep 0.1; done
 	N=$(node_of "$XENIB_EMU_DIR")
-	UCX_NET_DEVICES=xenib0:1 ucx_info -d >"$T_TMP/ucx.log" 2>&1
+	# ucx_info loads our ASan-built libibverbs in a sanitized build.
+	pre=
+	[ "$T_SANITIZED" = 1 ] && pre=$(gcc -print-file-name=libasan.so)
+	env ${pre:+LD_PRELOAD=$pre} UCX_NET_DEVICES=xenib0:1 ucx_info -d >"$T_TMP/ucx.log" 2>&1
 	case $N in /dev/infiniband/xenib*) true ;; *) false ;; esac &&
 		grep -q 'Transport: rc_verbs' "$T_TMP/ucx.log" &&
 		grep -q 'Transport: ud_verbs' "$T_TMP/ucx.log" &&
