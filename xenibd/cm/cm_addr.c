@@ -26,7 +26,7 @@
 
 /* Path of the virtual fabric (what an SA would answer). */
 #define CM_PATH_MTU		IBV_MTU_4096
-#define CM_PATH_RATE		16	/* IBV_RATE_100_GBPS: 4X EDR */
+#define CM_PATH_RATE		17	/* IBV_RATE_200_GBPS: 4X HDR, the port's */
 #define CM_PATH_LIFE		14	/* 4.096 us * 2^14 = 67 ms */
 
 bool cm_ps_is_ip(uint32_t ps)

@@ -228,7 +228,13 @@ void xd_guest_port(const struct xd_guest *g, struct xenib_port_info *p)
 	p->active_mtu = IBV_MTU_4096;
 	p->max_mtu = IBV_MTU_4096;
 	p->active_width = 2;			/* 4X */
-	p->active_speed = 32;			/* EDR */
+	/*
+	 * 4X HDR, 200 Gb/s: about what one backend core's copy moves
+	 * (bench/RESULTS.md: ib_write_bw 28-38 GB/s).  UCX derives its
+	 * protocol thresholds from it; at EDR's 12.5 GB/s it kept 64 KiB
+	 * MPI messages on eager copies (xenib(7), "MPI AND UCX").
+	 */
+	p->active_speed = 64;			/* HDR */
 	p->lid = g->lid;
 	p->sm_lid = XD_SM_LID;
 	p->max_vl_num = 1;
