@@ -52,7 +52,8 @@ static void found(void *arg, const char *devname)
 static bool is_ours(const char *path, unsigned int n, struct stat *st)
 {
 	return !lstat(path, st) && S_ISCHR(st->st_mode) &&
-	       major(st->st_rdev) == XENIB_NODE_MAJOR && minor(st->st_rdev) == n;
+	       major(st->st_rdev) == XENIB_NODE_MAJOR &&
+	       minor(st->st_rdev) == n;
 }
 
 static int make(unsigned int n)
@@ -99,7 +100,8 @@ static int sweep(void)
 		if (strncmp(de->d_name, "xenib", 5))
 			continue;
 		n = strtoul(de->d_name + 5, &end, 10);
-		if (*end || end == de->d_name + 5 || n >= MAX_DEV || opt.want[n])
+		if (*end || end == de->d_name + 5 || n >= MAX_DEV ||
+		    opt.want[n])
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", opt.dir, de->d_name);
 		if (!is_ours(path, (unsigned int)n, &st))
@@ -118,8 +120,8 @@ static int sweep(void)
 static int usage(FILE *f, int rc)
 {
 	fprintf(f, "usage: xenib-node [-m MODE] [-g GROUP] [-d DIR] [-n]\n"
-		"  make " XENIB_NODE_DIR "/xenibN for each xenib device of this "
-		"Xen guest\n  (default mode 0666, group root)\n");
+		"  make " XENIB_NODE_DIR "/xenibN for each xenib device of "
+		"this Xen guest\n  (default mode 0666, group root)\n");
 	return rc;
 }
 

@@ -66,7 +66,8 @@ static double pingpong(unsigned char *sb, unsigned char *rb, size_t n,
 		if (me < peer) {
 			if (checking)
 				fill(sb, n, it, me);
-			MPI_Send(sb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD);
+			MPI_Send(sb, (int)n, MPI_BYTE, peer, it,
+				 MPI_COMM_WORLD);
 			MPI_Recv(rb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD,
 				 MPI_STATUS_IGNORE);
 			if (checking)
@@ -78,7 +79,8 @@ static double pingpong(unsigned char *sb, unsigned char *rb, size_t n,
 				check(rb, n, it, peer, me);
 				fill(sb, n, it, me);
 			}
-			MPI_Send(sb, (int)n, MPI_BYTE, peer, it, MPI_COMM_WORLD);
+			MPI_Send(sb, (int)n, MPI_BYTE, peer, it,
+				 MPI_COMM_WORLD);
 		}
 	}
 	return (MPI_Wtime() - t0) / (2.0 * iters);
@@ -126,7 +128,8 @@ static void collectives(int me, int size)
 
 	MPI_Allreduce(&mine, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
 	if (sum != want) {
-		fprintf(stderr, "mpi_check: allreduce %ld, not %ld\n", sum, want);
+		fprintf(stderr, "mpi_check: allreduce %ld, not %ld\n", sum,
+			want);
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
 	for (i = 0; i < size; i++)

@@ -110,10 +110,6 @@ static void fd_uncharge(struct xd_ctx *ctx)
 	emu_fds--;
 }
 
-/*
- * The name is the guest's claim; it goes into log lines and `xenibctl
- * guests`, so it follows the rule of Xen's domain names.
- */
 /* May this context's process use the device (its node's mode)? */
 static int node_gate(struct xd_ctx *ctx, const char *what)
 {
@@ -131,6 +127,10 @@ static int emu_admit(struct xd_ctx *ctx)
 	return node_gate(ctx, "ATTACH");
 }
 
+/*
+ * The name is the guest's claim; it goes into log lines and `xenibctl
+ * guests`, so it follows the rule of Xen's domain names.
+ */
 static int emu_guest_name(struct xd_ctx *ctx, const char *claimed, char *name,
 			  size_t len)
 {
