@@ -70,7 +70,7 @@ BASE_PKGS=(linux-image-amd64 initramfs-tools xen-hypervisor-4.17-amd64
 	iputils-ping ibverbs-utils perftest ibverbs-providers librdmacm1
 	util-linux libibverbs1 libxengnttab1 libxenevtchn1 libxenstore4
 	libxenmisc4.17 libxentoolcore1 libnl-3-200 libnl-route-3-200
-	libucx0 libcurl4 libjson-c5 strace gdb-minimal python3)
+	libucx0 ucx-utils libcurl4 libjson-c5 strace gdb-minimal python3)
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 build_base() {
 	local r=$1

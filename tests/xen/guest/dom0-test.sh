@@ -72,6 +72,8 @@ if want c; then
 		# The device's node (xenib(7), "DEVICE NODE"), from xenstore.
 		domu_run "$d" 60 'xenib-node; stat -c "%F %t:%T %a" /dev/infiniband/xenib0 | grep -qx "character special file 78:0 666" && ibv_devinfo -d xenib0 >/dev/null'
 		ok $? "$d: xenib-node makes /dev/infiniband/xenib0 (char 120:0, 0666); the device opens"
+		domu_run "$d" 60 'ucx_info -d >/tmp/ucx 2>&1; grep -q "Transport: rc_verbs" /tmp/ucx && grep -q "Transport: ud_verbs" /tmp/ucx && grep -q "Device: xenib0:1" /tmp/ucx'
+		ok $? "$d: ucx_info -d lists rc_verbs and ud_verbs on xenib0:1"
 	done
 	# The nodes are for their guest only.
 	D1=$(domid domu1)
@@ -118,6 +120,14 @@ if want e; then
 		"ib_write_bw -d xenib0 -n 500" "ib_write_bw -d xenib0 -n 500 10.77.0.2"
 	perf_pair "ib_send_lat -n 500" 300 \
 		"ib_send_lat -d xenib0 -n 500" "ib_send_lat -d xenib0 -n 500 10.77.0.2"
+	# UCP over xenib0 between the domUs (UCX's own TCP wire for setup).
+	UCXE="env UCX_NET_DEVICES=xenib0:1 UCX_TLS=rc_verbs,ud_verbs,self"
+	pair "ucx_perftest tag_lat (rc_verbs)" 300 18515 \
+		"$UCXE ucx_perftest -p 18515" \
+		"$UCXE ucx_perftest 10.77.0.2 -p 18515 -t tag_lat -n 500"
+	pair "ucx_perftest tag_bw 64 KiB (rc_verbs)" 300 18515 \
+		"$UCXE ucx_perftest -p 18515" \
+		"$UCXE ucx_perftest 10.77.0.2 -p 18515 -t tag_bw -s 65536 -n 200"
 fi
 
 # ---------------------------------------------------------------- f
