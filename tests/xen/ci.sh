@@ -29,11 +29,12 @@ if [ "${#need[@]}" -gt 0 ]; then
 	apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-kind=warm
-[ -s "$W/base.tar" ] || kind=cold
 s=$(date +%s)
-bash "$HERE/build.sh" "$W"
+bash "$HERE/build.sh" "$W" | tee "$W/build.out"
 b=$(($(date +%s) - s))
+# build.sh says which: a stale key is a miss even with a base.tar there.
+kind=warm
+grep -q 'base rootfs: cache miss' "$W/build.out" && kind=cold
 export XT_STEPS=${XT_STEPS:-abcdefh}
 s=$(date +%s)
 rc=0
