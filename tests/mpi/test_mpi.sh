@@ -105,17 +105,25 @@ verdict "hpcc, 4 ranks in 2 guests: Success=1, HPL and PTRANS ($pt) PASSED, Rand
 verdict "hpcc's traffic went through xenib0 ($((w1 - w0)) WQEs)" $?
 
 # --- mpi_check under Open MPI and MPICH ------------------------------------
+# mc_run WHAT LOG CMD...: a 4-rank mpi_check run; passes if it says OK and
+# its traffic went through xenib0.
+mc_run() {
+	local what=$1 log=$T_TMP/$2.log w0 w1 rc ok
+	shift 2
+	w0=$(wqes)
+	"$@" >"$log" 2>&1
+	rc=$?
+	w1=$(wqes)
+	[ "$rc" -eq 0 ] && grep -q 'mpi_check: OK (4 ranks)' "$log" &&
+		[ $((w1 - w0)) -gt 600 ]
+	ok=$?
+	[ "$ok" -eq 0 ] || tail -n 10 "$log" | sed 's/^/      /'
+	verdict "mpi_check under $what, 4 ranks in 2 guests, data checked ($((w1 - w0)) WQEs)" $ok
+}
 mpicc.openmpi -O2 -std=c11 -o "$T_TMP/mc_ompi" "$SRC/mpi_check.c"
 verdict "mpi_check builds with Open MPI's mpicc" $?
-w0=$(wqes)
-"${OMPI[@]}" -np 4 "$GUEST" "$T_TMP/mc_ompi" 100 >"$T_TMP/mc_ompi.log" 2>&1
-rc=$?
-w1=$(wqes)
-[ "$rc" -eq 0 ] && grep -q 'mpi_check: OK (4 ranks)' "$T_TMP/mc_ompi.log" &&
-	[ $((w1 - w0)) -gt 600 ]
-ok=$?
-[ "$ok" -eq 0 ] || tail -n 10 "$T_TMP/mc_ompi.log" | sed 's/^/      /'
-verdict "mpi_check under mpirun (Open MPI, pml ucx), 4 ranks in 2 guests, data checked ($((w1 - w0)) WQEs)" $ok
+mc_run "mpirun (Open MPI, pml ucx)" mc_ompi "${OMPI[@]}" -np 4 "$GUEST" \
+	"$T_TMP/mc_ompi" 100
 
 # A 1 MiB ping-pong registers its buffer once, however long it runs.
 r0=$(regs)
@@ -137,16 +145,8 @@ verdict "control: UCX_IB_REG_METHODS=direct registers per message ($((r1 - r0)) 
 if command -v mpicc.mpich >/dev/null 2>&1 && command -v mpiexec.mpich >/dev/null 2>&1; then
 	mpicc.mpich -O2 -std=c11 -o "$T_TMP/mc_mpich" "$SRC/mpi_check.c"
 	verdict "mpi_check builds with MPICH's mpicc.mpich" $?
-	w0=$(wqes)
-	timeout -k 5 "$TO" mpiexec.mpich -n 4 "$GUEST" "$T_TMP/mc_mpich" 100 \
-		>"$T_TMP/mc_mpich.log" 2>&1
-	rc=$?
-	w1=$(wqes)
-	[ "$rc" -eq 0 ] && grep -q 'mpi_check: OK (4 ranks)' "$T_TMP/mc_mpich.log" &&
-		[ $((w1 - w0)) -gt 600 ]
-	ok=$?
-	[ "$ok" -eq 0 ] || tail -n 10 "$T_TMP/mc_mpich.log" | sed 's/^/      /'
-	verdict "mpi_check under mpiexec.mpich (MPICH ch4:ucx), 4 ranks in 2 guests, data checked ($((w1 - w0)) WQEs)" $ok
+	mc_run "mpiexec.mpich (MPICH ch4:ucx)" mc_mpich timeout -k 5 "$TO" \
+		mpiexec.mpich -n 4 "$GUEST" "$T_TMP/mc_mpich" 100
 else
 	echo "MPICH (mpich, libmpich-dev) is not installed: its run is skipped"
 fi
