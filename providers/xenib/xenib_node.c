@@ -23,6 +23,7 @@
 
 #include <rdma/xenib-transport-abi.h>
 
+#include "util/devnode.h"
 #include "util/hv_guest.h"
 
 #define MAX_DEV 256
@@ -60,6 +61,7 @@ static int make(unsigned int n)
 {
 	char path[512];
 	struct stat st;
+	int err;
 
 	snprintf(path, sizeof(path), "%s/xenib%u", opt.dir, n);
 	if (is_ours(path, n, &st) && (st.st_mode & 07777) == opt.mode &&
@@ -70,16 +72,15 @@ static int make(unsigned int n)
 	       (unsigned int)opt.gid);
 	if (opt.dry)
 		return 0;
+	errno = 0;
 	if (mkdir(opt.dir, 0755) && errno != EEXIST)
-		goto fail;
-	if (unlink(path) && errno != ENOENT)
-		goto fail;
-	if (mknod(path, S_IFCHR | 0600, makedev(XENIB_NODE_MAJOR, n)) ||
-	    chown(path, 0, opt.gid) || chmod(path, opt.mode))
-		goto fail;
-	return 0;
-fail:
-	fprintf(stderr, "xenib-node: %s: %s\n", path, strerror(errno));
+		err = errno;
+	else
+		err = xenib_node_make(path, makedev(XENIB_NODE_MAJOR, n),
+				      opt.mode, opt.gid);
+	if (!err)
+		return 0;
+	fprintf(stderr, "xenib-node: %s: %s\n", path, strerror(err));
 	return 1;
 }
 

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "util/devnode.h"
 #include "util/hv.h"
 #include "xenibd/daemon/log.h"
 #include "xenibd/transport/emu_node.h"
@@ -86,26 +87,6 @@ static int take_number(const char *dir, unsigned int n)
 	return fd;
 }
 
-/* mknod the node at path, then its owner and mode (umask aside). */
-static int make_node(const char *path, const struct xd_node_config *c,
-		     dev_t rdev, gid_t gid)
-{
-	mode_t mode = c->mode & 07777;
-
-	/* A leftover of a xenibd that died holding this number. */
-	if (unlink(path) && errno != ENOENT)
-		return errno;
-	if (mknod(path, S_IFCHR | 0600, rdev))
-		return errno;
-	if (chown(path, geteuid(), gid) || chmod(path, mode)) {
-		int err = errno;
-
-		unlink(path);
-		return err;
-	}
-	return 0;
-}
-
 int xd_emu_node_create(const struct xd_node_config *c, const char *run_dir,
 		       const char *devname)
 {
@@ -134,7 +115,7 @@ int xd_emu_node_create(const struct xd_node_config *c, const char *run_dir,
 		}
 		snprintf(node.path, sizeof(node.path), "%s/xenib%u", c->dir, n);
 		node.rdev = makedev(c->major, n);
-		err = make_node(node.path, c, node.rdev, gid);
+		err = xenib_node_make(node.path, node.rdev, c->mode, gid);
 		if (err) {
 			close(fd);
 			node.path[0] = 0;
