@@ -26,6 +26,7 @@
 #include <rdma/rdma_cma.h>
 
 #include "xenibd/dev/dev.h"
+#include "xenibd/cm/cm_hook.h"
 #include "xenibd/cm/cm_msg.h"
 
 /*
@@ -127,6 +128,7 @@ struct cm_id {
 	enum cm_state state;
 	bool dev_bound;			/* bound to the guest's device port */
 	bool hidden;			/* new id whose CONNECT_REQUEST is queued */
+	bool remote_dst;		/* dst is another host's (cm.remote) */
 	struct xenib_cm_addr src, dst;
 
 	/* rdma_set_option */
@@ -184,7 +186,8 @@ struct cm_stats {
 
 /* The CM's peer seam: where a message for (dlid, dgid) goes. */
 struct cm_peer_ops {
-	/* Queue m for delivery; 0, or EHOSTUNREACH if no port has that LID. */
+	/* Queue m for delivery (a port here) or hand it to cm.remote; 0, or
+	 * EHOSTUNREACH if no port has that LID. */
 	int (*send)(const struct cm_msg *m);
 };
 
@@ -216,6 +219,7 @@ struct cm_global {
 	unsigned int ninbox;
 	struct cm_usage *use;				/* xd.cfg.max_guests */
 	const struct cm_peer_ops *peer;
+	const struct xd_cm_remote_ops *remote;		/* NULL: one host */
 	uint64_t (*clock)(void);	/* xd_now_ns; unit tests move time */
 	struct cm_stats stats;
 	struct cm_relisten relisten[CM_RELISTEN_SLOTS];	/* cm_hold.c */

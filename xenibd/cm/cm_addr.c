@@ -12,11 +12,16 @@
  * resolving guest itself otherwise, as loopback would); the REQ then finds
  * the listener by service id and address whatever the route said, and the
  * REP tells the active side who answered.
+ *
+ * An address of another host of the fabric (cm.remote) resolves to a port
+ * that host serves, and the same holds there: its CM finds the listener,
+ * and its REP names the port that answered.
  */
 #include <errno.h>
 #include <ifaddrs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -133,6 +138,50 @@ static bool addr_is_local(const struct xenib_cm_addr *a)
 	}
 	freeifaddrs(ifa);
 	return found;
+}
+
+/*
+ * The source address this host's routing table picks towards dst (another
+ * host's), as connect() on a datagram socket shows it.
+ */
+static int route_src(const struct xenib_cm_addr *dst,
+		     struct xenib_cm_addr *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, err = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	if (dst->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(9);
+		memcpy(&sin->sin_addr, dst->addr, 4);
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(9);
+		memcpy(&sin6->sin6_addr, dst->addr, 16);
+		sin6->sin6_scope_id = dst->scope_id;
+		sl = sizeof(*sin6);
+	}
+	fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (struct sockaddr *)&ss, sl) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl))
+		err = errno;
+	close(fd);
+	if (err)
+		return err;
+	if (dst->family == AF_INET)
+		memcpy(src->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	else
+		memcpy(src->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -362,6 +411,41 @@ static void post_simple(struct cm_id *id, uint32_t event, int32_t status)
 		cm_ev_post(ev);
 }
 
+/* Is id->dst another host's?  Aim there (cm_addr.c's top) and say so. */
+static int aim_remote(struct cm_id *id)
+{
+	uint16_t lid;
+	uint8_t gid[16];
+
+	if (!cm.remote || cm.remote->resolve(&id->dst, &lid, gid))
+		return EHOSTUNREACH;
+	cm_path_init(id, lid, gid);
+	return 0;
+}
+
+static int resolve_remote(struct cm_id *id)
+{
+	int err = aim_remote(id);
+
+	if (!err && cm_addr_is_any(&id->src)) {
+		uint16_t port = id->src.port;
+
+		err = route_src(&id->dst, &id->src);
+		id->src.port = port;
+	}
+	if (err) {
+		cm_log(id, "address resolution: neither this host's address nor another host's of the fabric (%s)",
+		       strerror(err));
+		post_simple(id, RDMA_CM_EVENT_ADDR_ERROR, -EHOSTUNREACH);
+		return 0;
+	}
+	id->remote_dst = true;
+	cm_dev_bind(id);
+	id->state = CM_ADDR_RESOLVED;
+	post_simple(id, RDMA_CM_EVENT_ADDR_RESOLVED, 0);
+	return 0;
+}
+
 int cm_resolve_addr(struct cm_id *id, const struct xenib_cm_addr *src,
 		    const struct xenib_cm_addr *dst, uint32_t timeout_ms)
 {
@@ -395,12 +479,9 @@ int cm_resolve_addr(struct cm_id *id, const struct xenib_cm_addr *src,
 		post_simple(id, RDMA_CM_EVENT_ADDR_RESOLVED, 0);
 		return 0;
 	}
-	if (!cm_addr_is_any(dst) && !addr_is_local(dst)) {
-		/* No fabric peer knows this address (yet): unreachable. */
-		cm_log(id, "address resolution: not an address of this host");
-		post_simple(id, RDMA_CM_EVENT_ADDR_ERROR, -EHOSTUNREACH);
-		return 0;
-	}
+	id->remote_dst = false;
+	if (!cm_addr_is_any(dst) && !addr_is_local(dst))
+		return resolve_remote(id);
 	if (cm_addr_is_any(dst)) {
 		/* As Linux: the wildcard destination is loopback. */
 		memset(id->dst.addr, 0, 16);
@@ -427,8 +508,14 @@ int cm_resolve_route(struct cm_id *id, uint32_t timeout_ms)
 {
 	if (id->state != CM_ADDR_RESOLVED)
 		return EINVAL;
-	if (!is_mcast(&id->dst))
+	if (id->remote_dst) {
+		if (aim_remote(id)) {
+			post_simple(id, RDMA_CM_EVENT_ROUTE_ERROR, -EHOSTUNREACH);
+			return 0;
+		}
+	} else if (!is_mcast(&id->dst)) {
 		aim_at(id, ip_target(id));	/* who listens now */
+	}
 	id->route_valid = true;
 	id->state = CM_ROUTE_RESOLVED;
 	post_simple(id, RDMA_CM_EVENT_ROUTE_RESOLVED, 0);

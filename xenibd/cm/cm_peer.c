@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The CM's peer seam.  A message goes to the port (LID) it is addressed to:
- * today every port is a guest of this backend, and delivery is a queue the
- * main loop drains (xd_cm_tick), so a handler never runs inside another and
- * local delivery behaves like the fabric will: asynchronous, in order per
- * sender, and possibly lost (a full inbox drops, as a full MAD queue would;
- * the IB CM's timeouts and retries recover).  The fabric peer (another
- * host's backend, DESIGN.md 8.3) plugs in as another struct cm_peer_ops.
+ * The CM's peer seam.  A message goes to the port (LID) it is addressed to.
+ * A guest of this backend gets it through a queue the main loop drains
+ * (xd_cm_tick), so a handler never runs inside another and local delivery
+ * behaves like the fabric's: asynchronous, in order per sender, and
+ * possibly lost (a full inbox drops, as a full MAD queue would; the IB
+ * CM's timeouts and retries recover).  Any other LID is another host's:
+ * the fabric (cm.remote, xenibd/fabric/fcm.c) carries the message there,
+ * and that host's CM takes it through xd_cm_deliver() into its own inbox,
+ * checked as if a guest had sent it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,12 +23,10 @@ struct cm_inmsg {
 	struct cm_msg m;
 };
 
-static int local_send(const struct cm_msg *m)
+static int inbox_put(const struct cm_msg *m)
 {
 	struct cm_inmsg *in;
 
-	if (!cm_dev_guest_by_lid(m->dlid))
-		return EHOSTUNREACH;
 	if (cm.ninbox >= CM_INBOX_MAX)
 		return ENOBUFS;
 	in = malloc(sizeof(*in));
@@ -38,9 +38,40 @@ static int local_send(const struct cm_msg *m)
 	return 0;
 }
 
+static int local_send(const struct cm_msg *m)
+{
+	if (cm_dev_guest_by_lid(m->dlid))
+		return inbox_put(m);
+	if (cm.remote)
+		return cm.remote->send(m);
+	return EHOSTUNREACH;
+}
+
 const struct cm_peer_ops cm_local_peer = {
 	.send = local_send,
 };
+
+void xd_cm_set_remote(const struct xd_cm_remote_ops *ops)
+{
+	cm.remote = ops;
+}
+
+int xd_cm_deliver(const struct cm_msg *m)
+{
+	int err;
+
+	/* No channel opened here yet: a REQ still gets its REJ. */
+	err = cm_init();
+	if (!err)
+		err = cm_msg_check(m);
+	if (!err && !cm_dev_guest_by_lid(m->dlid))
+		err = EHOSTUNREACH;
+	if (!err)
+		err = inbox_put(m);
+	if (err)
+		cm.stats.msgs_dropped++;
+	return err;
+}
 
 int cm_send_raw(struct cm_msg *m)
 {

@@ -369,6 +369,19 @@ int xdir_resolve_cached(struct xdir *d, uint16_t lid, struct xdir_route *r)
 	return route_of(d, lid, l->host, l->gen, l->mod_rev, r);
 }
 
+int xdir_host_lid(struct xdir *d, const char *host, uint16_t *lid)
+{
+	unsigned int l;
+
+	for (l = XDIR_LID_MIN; l <= XDIR_LID_MAX; l++) {
+		if (d->loc[l] && !strcmp(d->loc[l]->host, host)) {
+			*lid = (uint16_t)l;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static void resolve_finish(struct dir_op *op, int err, const char *msg,
 			   const struct xdir_route *r)
 {

@@ -172,6 +172,9 @@ typedef void (*xdir_route_cb)(struct xdir *d, int err, const char *msg,
 			      const struct xdir_route *r, void *arg);
 int xdir_resolve(struct xdir *d, uint16_t lid, xdir_route_cb cb, void *arg);
 
+/* The lowest LID the cache locates on host (0, or -ENOENT: none). */
+int xdir_host_lid(struct xdir *d, const char *host, uint16_t *lid);
+
 uint64_t xdir_guid_of_lid(uint16_t lid);
 void xdir_gid_of_guid(uint64_t guid, uint8_t gid[16]);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "xenibd/cm/cm_hook.h"
 #include "xenibd/fabric/fint.h"
 
 struct xf_state xf = { .hosts = LIST_INIT(xf.hosts) };
@@ -191,6 +192,7 @@ static void wire_up(void *arg, struct xw_peer *peer)
 	h->peer = peer;
 	xw_peer_set_arg(peer, h);
 	xd_log("fabric: host %s (%s) up", h->id, h->addr);
+	xf_cm_flush(NULL);	/* CM messages that waited for it */
 }
 
 static void wire_down(void *arg, struct xw_peer *peer, int err)
@@ -227,6 +229,8 @@ static void wire_recv(void *arg, struct xw_peer *peer, const void *hdr,
 		xf_answer_recv(h, hdr, hdr_len, rx);
 	} else if (kind >= XF_MIG_OFFER && kind <= XF_MIG_RESUMED) {
 		xf_mig_recv(h, hdr, hdr_len, rx);
+	} else if (kind == XF_CM) {
+		xf_cm_recv(h, hdr, hdr_len, rx);
 	} else {
 		xf.wire_errors++;
 		xf_log_rl("host %s: message of unknown kind dropped", h->id);
@@ -389,6 +393,7 @@ int xd_fabric_init(void)
 	xd_peer_ops = &xf_router;
 	xd_qp_gone_hook = qp_gone;
 	xm_resumed_hook = xf_mig_dst_resumed;
+	xd_cm_set_remote(&xf_cm_remote);
 	enabled = true;
 	xd_log("fabric: host %s joining through etcd %s", c->host, c->etcd);
 	return 0;
@@ -398,6 +403,8 @@ void xd_fabric_fini(void)
 {
 	if (!enabled)
 		return;
+	xd_cm_set_remote(NULL);
+	xf_cm_fini();
 	if (xf.wire) {
 		xd_loop_unwatch(&xf.wire_w);
 		xw_destroy(xf.wire);
@@ -434,8 +441,10 @@ void xd_fabric_tick(uint64_t *next_ns)
 
 void xd_fabric_timers(uint64_t *next_ns)
 {
-	if (enabled)
-		xf_mig_tick(next_ns);
+	if (!enabled)
+		return;
+	xf_mig_tick(next_ns);
+	xf_cm_flush(next_ns);
 }
 
 unsigned int xd_fabric_poll(void)

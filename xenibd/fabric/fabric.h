@@ -12,6 +12,7 @@
  *   fpeer.c     the peer seam towards other hosts (the requester's side)
  *   fhold.c     answers that wait: behind a landing READ, for a thaw
  *   target.c    requests from other hosts (the responder's side)
+ *   fcm.c       the connection manager's messages between hosts
  *   proto.[ch]  the messages and their validation
  *   mig_src.c mig_dst.c  a migration's handover between two hosts
  */

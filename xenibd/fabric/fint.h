@@ -132,4 +132,14 @@ void xf_send_answer(uint32_t hid, const struct xf_req *r, uint8_t ack,
 		    uint8_t rnr_timer, uint32_t expected, uint64_t orig);
 void xf_target_qp_gone(struct xd_qp *qp);
 
+/* fcm.c: the connection manager's messages to and from other hosts. */
+extern const struct xd_cm_remote_ops xf_cm_remote;
+void xf_cm_recv(struct xf_host *h, const void *hdr, size_t hdr_len,
+		struct xw_rx *rx);
+/* Send what waited for a host's wire; drop what waited too long (and
+ * lower *next_ns, if given, to when the next one will have). */
+void xf_cm_flush(uint64_t *next_ns);
+/* Drop everything waiting (the fabric goes). */
+void xf_cm_fini(void);
+
 #endif /* XENIBD_FABRIC_FINT_H */

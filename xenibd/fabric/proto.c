@@ -135,3 +135,16 @@ int xf_check_mig_answer(const void *hdr, size_t hdr_len, size_t payload)
 		return EINVAL;
 	return 0;
 }
+
+int xf_check_cm(const void *hdr, size_t hdr_len, size_t payload)
+{
+	const struct xf_cm *c = hdr;
+
+	if (xf_kind(hdr, hdr_len) != XF_CM || hdr_len != sizeof(*c))
+		return EPROTO;
+	if (!lid_ok(c->slid) || !lid_ok(c->dlid) || c->reserved[0] ||
+	    c->reserved[1] || c->reserved[2] || c->reserved2 ||
+	    c->pdata_len > XF_CM_MAX_PDATA || payload != c->pdata_len)
+		return EINVAL;
+	return 0;
+}

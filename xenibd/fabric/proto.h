@@ -20,6 +20,9 @@
  *   MIG_QUERY  the source asks again, after its answer was lost
  *   MIG_RESUMED  the destination to the source: every context of the
  *            guest runs there now (the end of its blackout)
+ *   CM       an IB CM message (REQ, REP, RTU, REJ, MRA, DREQ, DREP, SIDR
+ *            REQ/REP) from a guest's port here to one there; its private
+ *            data follows as the payload (xenibd/cm/cm_msg.h, fcm.c)
  * (docs/migration.md)
  */
 #ifndef XENIBD_FABRIC_PROTO_H
@@ -41,6 +44,7 @@ enum xf_kind {
 	XF_MIG_ANSWER = 5,
 	XF_MIG_QUERY = 6,
 	XF_MIG_RESUMED = 7,
+	XF_CM = 8,
 };
 
 struct xf_hdr {
@@ -127,6 +131,46 @@ struct xf_mig_answer {
 	char addr[108];		/* ANSWER, committed: the transport's address */
 };
 
+/*
+ * CM: the fields of struct cm_msg (xenibd/cm/cm_msg.h) the IB CM message
+ * carries, in a fixed layout; payload: exactly the private data of its
+ * type (cm_msg_pdata_len, <= XF_CM_MAX_PDATA).
+ */
+#define XF_CM_MAX_PDATA	224u
+
+struct xf_cm {
+	struct xf_hdr h;
+	__u8 type;		/* enum cm_msg_type */
+	__u8 qp_type;
+	__u8 msg_ref;
+	__u8 sidr_status;
+	__u16 rej_reason;
+	__u16 pkey;
+	__u16 slid, dlid;
+	__u32 pdata_len;
+	__u8 sgid[16];
+	__u8 dgid[16];
+	__u32 local_comm_id;
+	__u32 remote_comm_id;
+	__u64 service_id;
+	__u32 qpn;
+	__u32 psn;
+	__u32 qkey;
+	__u8 responder_resources;
+	__u8 initiator_depth;
+	__u8 retry_count;
+	__u8 rnr_retry_count;
+	__u8 flow_control;
+	__u8 srq;
+	__u8 mtu;
+	__u8 packet_life_time;
+	__u8 service_timeout;
+	__u8 reserved[3];
+	__u32 ece_vendor_id;
+	__u32 ece_options;
+	__u32 reserved2;
+};
+
 /* Beyond enum xd_ack: the responder expected another sequence number. */
 #define XF_NAK_SEQ	100
 
@@ -140,6 +184,8 @@ int xf_check_req(const void *hdr, size_t hdr_len, size_t payload);
 int xf_check_answer(const void *hdr, size_t hdr_len, size_t payload);
 int xf_check_mig_offer(const void *hdr, size_t hdr_len, size_t payload);
 int xf_check_mig_answer(const void *hdr, size_t hdr_len, size_t payload);
+/* The header only: the CM checks the message itself (cm_msg_check). */
+int xf_check_cm(const void *hdr, size_t hdr_len, size_t payload);
 /* The kind of a header that passed xf_check_hdr, or 0. */
 int xf_kind(const void *hdr, size_t hdr_len);
 
