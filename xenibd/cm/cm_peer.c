@@ -64,7 +64,14 @@ int xd_cm_deliver(const struct cm_msg *m)
 	err = cm_init();
 	if (!err)
 		err = cm_msg_check(m);
-	if (!err && !cm_dev_guest_by_lid(m->dlid))
+	/*
+	 * A REQ or SIDR REQ is addressed to this host: its sender aimed at
+	 * some port the directory locates here (cm_addr.c), perhaps of a
+	 * guest gone since; the listener is found by service id and address
+	 * whatever the port.  Anything else belongs to a port of a guest here.
+	 */
+	if (!err && m->type != CM_MSG_REQ && m->type != CM_MSG_SIDR_REQ &&
+	    !cm_dev_guest_by_lid(m->dlid))
 		err = EHOSTUNREACH;
 	if (!err)
 		err = inbox_put(m);

@@ -14,7 +14,8 @@
  *
  * Addresses: an IP address of another host is the one its wire listens
  * on (its hosts/<id> addr), and it reaches a port that host serves (the
- * lowest LID the directory locates there); the CM there finds the
+ * lowest LID the directory locates there, which may be a guest's that has
+ * gone: that CM takes a REQ for any of its LIDs); the CM there finds the
  * listener, and its REP names the port that answered (cm_addr.c).
  */
 #include <errno.h>
