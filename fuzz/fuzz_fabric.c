@@ -35,6 +35,8 @@
  *    13 FREEZE     the side's guest suspends (Xen: its memory out of
  *                  reach, any access faults), or resumes
  *    14 FLOOD      a REQ step whose requests come many times each
+ * (RAW also carries IB CM messages, XF_CM: the CM runs with the fabric
+ * and answers them, a REJ to a REQ nobody listens for.)
  *
  * Every step reads its fields whatever the state, so that a mutation
  * changes one thing (fuzz/mkcorpus.py writes them).
@@ -53,6 +55,7 @@
 #include "fuzz/fabric_world.h"
 #include "tests/common/fake_dir.h"
 #include "tests/common/fake_wire.h"
+#include "xenibd/cm/cm_hook.h"
 #include "xenibd/fabric/fint.h"
 
 /*
@@ -81,6 +84,7 @@ static void fabric_run(void)
 
 	xd_engine_poll(&next);
 	xd_fabric_poll();
+	xd_cm_tick(&next);	/* CM messages from other hosts (fcm.c) */
 }
 
 static void progress(void)
@@ -431,6 +435,10 @@ static void scan_sent(void)
 			if (xf_check_answer(e->hdr, e->hdr_len, e->len))
 				bad_message(e, "answer");
 			break;
+		case XF_CM:
+			if (xf_check_cm(e->hdr, e->hdr_len, e->len))
+				bad_message(e, "CM message");
+			continue;
 		default:
 			bad_message(e, "kind");
 		}

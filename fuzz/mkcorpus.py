@@ -660,6 +660,26 @@ def fabric_seeds():
                bytes([1 | 2, hl]) + struct.pack("<H", 16) + bytes(h) +
                bytes([0x42]))
 
+    # XF_CM (8): IB CM messages from host X (LID 0x40) to this host.
+    def f_cm(name, typ, plen, dlid=1, slid=0x40, hplen=None, **kw):
+        h = bytearray(112)
+        h[3] = 8
+        struct.pack_into("<BBBBHHHHI", h, 8, typ, 2, 0, 0, 0, 0xffff,
+                         slid, dlid, plen if hplen is None else hplen)
+        struct.pack_into("<IIQIII", h, 56, 0x1234, kw.get("rcomm", 0),
+                         0x0000000001060000 | 4791, 0x100, 7, 0)
+        h[84:96] = bytes([1, 1, 7, 7, 0, 0, 5, 14, 0, 0, 0, 0])
+        pd = bytes([0, 0x40]) + bytes(plen - 2) if plen >= 2 else bytes(plen)
+        f_seed(name, RC, f_op(F_RAW) + bytes([1 | 2, 112]) +
+               struct.pack("<H", plen) + bytes(h) + pd +
+               f_op(F_RUN) + bytes([100]))
+    f_cm("cm-req-no-listener", 1, 92)
+    f_cm("cm-dreq-unknown", 6, 220, rcomm=0x55)
+    f_cm("cm-sidr-req", 8, 216)
+    f_cm("cm-req-bad-pdata-len", 1, 92, hplen=91)
+    f_cm("cm-req-spoofed-slid", 1, 92, slid=0x41)
+    f_cm("cm-rep-unknown-dlid", 4, 196, dlid=0x777, rcomm=0x99)
+
 
 fabric_seeds()
 

@@ -190,6 +190,20 @@ int xdir_resolve_cached(struct xdir *d, uint16_t lid, struct xdir_route *r)
 	return 0;
 }
 
+int xdir_host_lid(struct xdir *d, const char *host, uint16_t *lid)
+{
+	unsigned int i, best = 0;
+
+	for (i = 0; i < FD_LOCS; i++)
+		if (d->locs[i].lid && !strcmp(d->locs[i].host, host) &&
+		    (!best || d->locs[i].lid < best))
+			best = d->locs[i].lid;
+	if (!best)
+		return -ENOENT;
+	*lid = (uint16_t)best;
+	return 0;
+}
+
 /* Not faked (fake_dir.h): the program keeps the local identities. */
 /* The fake knows only what the program put in: nothing to look up. */
 int xdir_resolve(struct xdir *d, uint16_t lid, xdir_route_cb cb, void *arg)

@@ -357,6 +357,12 @@ int cm_dev_check_qp(const struct xd_guest *g, uint32_t qpn,
 /* cm_peer.c */
 extern const struct cm_peer_ops cm_local_peer;
 void cm_inbox_run(void);
+/*
+ * May port slid answer id's request before the peer is known (REP, REJ,
+ * MRA, SIDR REP)?  Only a port of the host the request went to: a guest
+ * of this host, or of the other host that serves the route's LID.
+ */
+bool cm_may_answer(const struct cm_id *id, uint16_t slid);
 void cm_inbox_clear(void);
 
 #endif /* XENIBD_CM_H */

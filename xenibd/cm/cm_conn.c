@@ -509,6 +509,8 @@ static struct cm_id *conn_id(const struct cm_msg *m)
 	if (id->in_conn_hash && (id->path.dlid != m->slid ||
 				 id->remote_comm_id != m->local_comm_id))
 		return NULL;
+	if (!id->in_conn_hash && !cm_may_answer(id, m->slid))
+		return NULL;
 	return id;
 }
 

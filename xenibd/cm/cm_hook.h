@@ -38,6 +38,8 @@ struct xd_cm_remote_ops {
 	 * ENOENT when no other host has that address. */
 	int (*resolve)(const struct xenib_cm_addr *dst, uint16_t *lid,
 		       uint8_t gid[16]);
+	/* Does the directory locate LIDs a and b on one host? */
+	bool (*same_host)(uint16_t a, uint16_t b);
 };
 void xd_cm_set_remote(const struct xd_cm_remote_ops *ops);
 /*

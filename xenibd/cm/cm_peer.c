@@ -51,6 +51,13 @@ const struct cm_peer_ops cm_local_peer = {
 	.send = local_send,
 };
 
+bool cm_may_answer(const struct cm_id *id, uint16_t slid)
+{
+	if (!id->remote_dst)
+		return cm_dev_guest_by_lid(slid) != NULL;
+	return cm.remote && cm.remote->same_host(id->path.dlid, slid);
+}
+
 void xd_cm_set_remote(const struct xd_cm_remote_ops *ops)
 {
 	cm.remote = ops;

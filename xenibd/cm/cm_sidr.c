@@ -251,7 +251,8 @@ static void recv_rep(const struct cm_msg *m)
 	struct cm_id *id = cm_id_by_comm(m->local_comm_id);
 	struct cm_event *ev;
 
-	if (!id || id->qp_type != IBV_QPT_UD || id->cs != CMC_SIDR_REQ_SENT)
+	if (!id || id->qp_type != IBV_QPT_UD || id->cs != CMC_SIDR_REQ_SENT ||
+	    !cm_may_answer(id, m->slid))
 		return;
 	cm_timer_stop(id);
 	cm_pending_charge(id, false);

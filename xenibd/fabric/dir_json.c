@@ -108,21 +108,6 @@ uint16_t dir_lid_of_key(const char *key, size_t len, const char *prefix)
 	return lid >= XDIR_LID_MIN && lid <= XDIR_LID_MAX ? (uint16_t)lid : 0;
 }
 
-uint64_t xdir_guid_of_lid(uint16_t lid)
-{
-	return XDIR_GUID_PREFIX | lid;
-}
-
-void xdir_gid_of_guid(uint64_t guid, uint8_t gid[16])
-{
-	uint64_t be = htobe64(guid);
-
-	memset(gid, 0, 16);
-	gid[0] = 0xfe;
-	gid[1] = 0x80;
-	memcpy(gid + 8, &be, 8);
-}
-
 /* Parse a value: one JSON object, strict. */
 static int parse(const char *v, size_t len, json_object **o)
 {

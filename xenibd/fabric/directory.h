@@ -31,8 +31,10 @@
 #ifndef XENIB_FABRIC_DIRECTORY_H
 #define XENIB_FABRIC_DIRECTORY_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define XDIR_PREFIX		"/xenib/v1/"
 #define XDIR_PREFIX_MAX		64
@@ -175,8 +177,22 @@ int xdir_resolve(struct xdir *d, uint16_t lid, xdir_route_cb cb, void *arg);
 /* The lowest LID the cache locates on host (0, or -ENOENT: none). */
 int xdir_host_lid(struct xdir *d, const char *host, uint16_t *lid);
 
-uint64_t xdir_guid_of_lid(uint16_t lid);
-void xdir_gid_of_guid(uint64_t guid, uint8_t gid[16]);
+/* A LID's port GUID and GID (see XDIR_GUID_PREFIX): the same everywhere,
+ * without asking the directory. */
+static inline uint64_t xdir_guid_of_lid(uint16_t lid)
+{
+	return XDIR_GUID_PREFIX | lid;
+}
+
+static inline void xdir_gid_of_guid(uint64_t guid, uint8_t gid[16])
+{
+	uint64_t be = htobe64(guid);
+
+	memset(gid, 0, 16);
+	gid[0] = 0xfe;
+	gid[1] = 0x80;
+	memcpy(gid + 8, &be, 8);
+}
 
 /* Tests only: close the watches (as a partition would) and reopen them
  * from where they were; what changed meanwhile arrives then. */

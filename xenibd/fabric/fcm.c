@@ -118,17 +118,27 @@ static void decode(const struct xf_cm *c, const void *pdata,
 
 static void sent(void *arg, int status)
 {
-	free(arg);
+	struct fcm_out *o = arg;
+
+	xf_bounce_put(o->c.pdata_len);
+	free(o);
 }
 
-/* Hand o to the wire (which then owns it); 0 or errno (o is ours). */
+/*
+ * Hand o to the wire (which then owns it); 0 or errno (o is ours).  Its
+ * private data counts in the fabric's payload bytes while the wire has it.
+ */
 static int put(struct xw_peer *peer, struct fcm_out *o)
 {
 	struct iovec iov = { .iov_base = o->pdata, .iov_len = o->c.pdata_len };
 	int err;
 
+	if (!xf_bounce_get(iov.iov_len))
+		return ENOBUFS;
 	err = xw_send(peer, &o->c, sizeof(o->c), &iov, iov.iov_len ? 1 : 0,
 		      XW_SEND_EAGER, sent, o);
+	if (err < 0)
+		xf_bounce_put(iov.iov_len);
 	return err < 0 ? -err : 0;
 }
 
@@ -299,7 +309,17 @@ static int fcm_resolve(const struct xenib_cm_addr *dst, uint16_t *lid,
 	return ENOENT;
 }
 
+static bool fcm_same_host(uint16_t a, uint16_t b)
+{
+	struct xdir_route ra, rb;
+
+	return xf.dir && !xdir_resolve_cached(xf.dir, a, &ra) &&
+	       !xdir_resolve_cached(xf.dir, b, &rb) &&
+	       !strcmp(ra.host, rb.host);
+}
+
 const struct xd_cm_remote_ops xf_cm_remote = {
 	.send = fcm_send,
 	.resolve = fcm_resolve,
+	.same_host = fcm_same_host,
 };

@@ -143,7 +143,8 @@ int xf_check_cm(const void *hdr, size_t hdr_len, size_t payload)
 	if (xf_kind(hdr, hdr_len) != XF_CM || hdr_len != sizeof(*c))
 		return EPROTO;
 	if (!lid_ok(c->slid) || !lid_ok(c->dlid) || c->reserved[0] ||
-	    c->reserved[1] || c->reserved[2] || c->reserved2 ||
+	    c->reserved[1] || c->reserved[2] || c->reserved2[0] ||
+	    c->reserved2[1] ||
 	    c->pdata_len > XF_CM_MAX_PDATA || payload != c->pdata_len)
 		return EINVAL;
 	return 0;

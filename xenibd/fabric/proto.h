@@ -168,7 +168,7 @@ struct xf_cm {
 	__u8 reserved[3];
 	__u32 ece_vendor_id;
 	__u32 ece_options;
-	__u32 reserved2;
+	__u32 reserved2[2];	/* 112 bytes, no padding */
 };
 
 /* Beyond enum xd_ack: the responder expected another sequence number. */
