@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# rdma_cm between hosts: Debian's unmodified rdmacm-utils, perftest -R,
+# rdma_cm between hosts: Debian's unmodified rdmacm-utils, perftest's
+# eight tools with -R (and UD for the send tools),
 # qperf -cm1 and rsockets' tools, each server a guest of host 2's
 # xenibd and its client a guest of host 3's (and back), connected by the
 # two backends' connection managers over the fabric (xenibd/fabric/fcm.c):
 # rping (data validated, also with self-made QPs -q), ucmatose (ten
 # connections, ids migrating between channels), udaddy (UD via SIDR),
 # rdma_server/rdma_client, rdma_xserver/rdma_xclient (RC and XRC), rstream,
-# riostream, udpong, cmtime, qperf -cm1; the
+# riostream, udpong, cmtime, qperf -cm1, UCX over sockaddr; the
 # failures a client must see across hosts: REJECTED with status 8 (nobody listens on that host), ADDR_ERROR
 # for an address no host has.  Afterwards neither xenibd holds a CM or
 # verbs object.
@@ -153,15 +154,18 @@ fab_kill "$s"
 clu_check "udpong -S 64 -T e, -S 1024 (datagram rsockets, UD; server on host 2, client on host 3)" $ok
 wait_stat 2 cm_listeners 0 10 || echo "    a listener is left over"
 
-for t in ib_send_bw ib_write_lat ib_read_bw; do
+for t in ib_send_lat ib_send_bw ib_write_lat ib_write_bw ib_read_lat \
+	 ib_read_bw ib_atomic_lat ib_atomic_bw; do
 	P=$((P + 1))
 	xpair "$t -R" chk_perf 2 3 "$t" -R -n 200 -p $((P + 20)) -- \
 		"$t" -R -n 200 -p $((P + 20)) @SRV@
 done
-P=$((P + 1))
-xpair "ib_send_lat -R -c UD" chk_perf 2 3 \
-	ib_send_lat -R -c UD -n 200 -p $((P + 20)) -- \
-	ib_send_lat -R -c UD -n 200 -p $((P + 20)) @SRV@
+for t in ib_send_lat ib_send_bw; do
+	P=$((P + 1))
+	xpair "$t -R -c UD" chk_perf 2 3 \
+		"$t" -R -c UD -n 200 -p $((P + 20)) -- \
+		"$t" -R -c UD -n 200 -p $((P + 20)) @SRV@
+done
 
 # Servers that serve until killed, reached first over TCP: cmtime, qperf
 # -cm1 (RC QPs connected by rdma_cm).  bg_pair DESC PORT SERVER_CMD -- CLIENT_CMD:
@@ -195,6 +199,24 @@ if command -v qperf >/dev/null 2>&1; then
 	CHECK_N=2 bg_pair "qperf -cm1 rc_bw rc_lat" $((P + 12)) '^ +(bw|latency) +=' \
 		qperf -lp $((P + 12)) -- \
 		qperf -lp $((P + 12)) @SRV@ -t 1 -to 10 -cm1 rc_bw rc_lat
+fi
+# UCX with its rdmacm connection manager (UCP over sockaddr: UCX's own
+# example, built by tests/cm), rc_verbs on xenib0 at both ends.  UCX takes
+# the device only through its node (each host's xenibd makes its own).
+UCS=$CLU_B/bin/ucp_client_server
+case "$(ldd "$CLU_B/lib/libibverbs.so.1" 2>/dev/null)" in
+*libasan*) UCS= ;;	# UCX's binaries do not load an ASan library
+esac
+if [ -n "$UCS" ] && [ -x "$UCS" ]; then
+	for mode in tag am; do
+		UCX_NET_DEVICES=xenib0:1 UCX_TLS=rc_verbs,ud_verbs,self \
+		UCX_WARN_UNUSED_ENV_VARS=n \
+		bg_pair "ucp_client_server -c $mode over sockaddr (UCX's rdmacm CM)" \
+			$((P + 14)) 'Client: iteration #10' \
+			"$UCS" -p $((P + 14)) -c $mode -- \
+			"$UCS" -a @SRV@ -p $((P + 14)) -c $mode -i 10
+		P=$((P + 1))
+	done
 fi
 
 # Nobody listens on that port of host 2: the IB CM there rejects (8).
