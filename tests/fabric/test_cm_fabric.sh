@@ -7,7 +7,8 @@
 # rping (data validated, also with self-made QPs -q), ucmatose (ten
 # connections, ids migrating between channels), udaddy (UD via SIDR),
 # rdma_server/rdma_client, rdma_xserver/rdma_xclient (RC and XRC), rstream,
-# riostream, udpong, cmtime, qperf -cm1, UCX over sockaddr; the
+# riostream, rcopy, librspreload, udpong, cmtime, qperf -cm1, UCX over
+# sockaddr; the
 # failures a client must see across hosts: REJECTED with status 8 (nobody listens on that host), ADDR_ERROR
 # for an address no host has.  Afterwards neither xenibd holds a CM or
 # verbs object.
@@ -200,6 +201,34 @@ if command -v qperf >/dev/null 2>&1; then
 		qperf -lp $((P + 12)) -- \
 		qperf -lp $((P + 12)) @SRV@ -t 1 -to 10 -cm1 rc_bw rc_lat
 fi
+# rcopy: a 24 MiB file from host 3 to host 2 (its server serves until
+# killed), compared.
+head -c $((24 << 20)) /dev/urandom >"$FAB_TMP/src.bin"
+rm -f "$FAB_TMP/dst.bin"
+bg_pair "rcopy: 24 MiB" $((P + 15)) 'bytes in' \
+	rcopy -p $((P + 15)) -- \
+	rcopy "$FAB_TMP/src.bin" "@SRV@:$FAB_TMP/dst.bin" -p $((P + 15))
+cmp -s "$FAB_TMP/src.bin" "$FAB_TMP/dst.bin"
+clu_check "rcopy: the copy on host 2 is the file of host 3" $?
+
+# Debian's librspreload.so (on our rsocket API) around rstream's plain
+# socket mode: TCP sockets that run over RDMA between the hosts.
+PRELOAD=$(find /usr/lib -path "*/rsocket/librspreload.so" 2>/dev/null | head -n 1)
+case "$(ldd "$CLU_B/lib/libibverbs.so.1" 2>/dev/null)" in
+*libasan*) PRE_OURS=$(gcc -print-file-name=libasan.so):$PRELOAD ;;
+*) PRE_OURS=$PRELOAD ;;
+esac
+if [ -n "$PRELOAD" ]; then
+	before=$(stat_of 2 cm_msgs)
+	xpair "librspreload: rstream -T s (plain sockets over rsockets)" \
+		chk_none 2 3 \
+		env LD_PRELOAD="$PRE_OURS" rstream -T s -p $((P + 16)) -S 4096 -C 1000 -- \
+		env LD_PRELOAD="$PRE_OURS" rstream -T s -s @SRV@ -p $((P + 16)) -S 4096 -C 1000
+	after=$(stat_of 2 cm_msgs)
+	[ "$((after - before))" -ge 3 ]
+	clu_check "librspreload's sockets went through the CM ($((after - before)) messages on host 2)" $?
+fi
+
 # UCX with its rdmacm connection manager (UCP over sockaddr: UCX's own
 # example, built by tests/cm), rc_verbs on xenib0 at both ends.  UCX takes
 # the device only through its node (each host's xenibd makes its own).
