@@ -5,8 +5,9 @@
  * CM's clock under the test's control and, where a test needs lost
  * messages, a peer that drops everything.  What the end-to-end tests cannot
  * reach in reasonable time: the IB CM timeouts and retries (REQ, MRA'd REQ,
- * REP, DREQ, SIDR REQ; UNREACHABLE -ETIMEDOUT), the per-guest quotas, and
- * hostile requests (foreign ids, spoofed QPNs, malformed messages).
+ * REP, DREQ, SIDR REQ; UNREACHABLE -ETIMEDOUT), the per-guest quotas,
+ * hostile requests (foreign ids, spoofed QPNs, malformed messages), and
+ * what another host's CM may and may not do (test_remote).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -566,6 +567,126 @@ static void test_quotas(struct chan *c, uint32_t qpc)
 	      cm_use(c->ctx->guest)->pending == 0, "usage back to zero");
 }
 
+/* ------------------------------------------------------------------ */
+/* Another host (cm_hook.h's remote ops): LIDs 0x500 and 0x501 are one   */
+/* host's, 0x600 another's; 192.0.2.7 is the first host's address.       */
+
+static struct cm_msg rm_last;
+static unsigned int rm_sent;
+
+static int rm_send(const struct cm_msg *m)
+{
+	rm_last = *m;
+	rm_sent++;
+	return 0;
+}
+
+static int rm_resolve(const struct xenib_cm_addr *dst, uint16_t *lid,
+		      uint8_t gid[16])
+{
+	static const uint8_t far[4] = { 192, 0, 2, 7 };
+
+	if (dst->family != AF_INET || memcmp(dst->addr, far, 4))
+		return ENOENT;
+	*lid = 0x500;
+	memset(gid, 0, 16);
+	gid[0] = 0xfe, gid[1] = 0x80, gid[15] = 0x55;
+	return 0;
+}
+
+static bool rm_same_host(uint16_t x, uint16_t y)
+{
+	return (x == 0x500 || x == 0x501) && (y == 0x500 || y == 0x501);
+}
+
+static const struct xd_cm_remote_ops fake_remote = {
+	.send = rm_send, .resolve = rm_resolve, .same_host = rm_same_host,
+};
+
+/* A message from the far side, as the fabric hands it over; tick after. */
+static int from_far(uint8_t type, uint16_t slid, uint16_t dlid,
+		    uint32_t comm, uint32_t rcomm)
+{
+	struct cm_msg m;
+	int err;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.qp_type = IBV_QPT_RC;
+	m.slid = slid;
+	m.dlid = dlid;
+	m.local_comm_id = comm;
+	m.remote_comm_id = rcomm;
+	m.qpn = 0x4242;
+	m.psn = 77;
+	m.mtu = IBV_MTU_4096;
+	m.service_id = (uint64_t)RDMA_PS_TCP << 16 | 40900;
+	err = xd_cm_deliver(&m);
+	advance(0.1);
+	return err;
+}
+
+static void test_remote(struct chan *a, uint32_t qpa)
+{
+	struct xenib_cm_resolve_addr_req ra = {
+		.hdr.opcode = XENIB_CM_RESOLVE_ADDR, .src = lo(0) };
+	struct xenib_cm_resolve_route_req rr = {
+		.hdr.opcode = XENIB_CM_RESOLVE_ROUTE };
+	struct xenib_cm_event_resp e;
+	struct cm_port me;
+	uint32_t id, req_comm;
+
+	xd_cm_set_remote(&fake_remote);
+	cm_dev_port(a->ctx->guest, &me);
+	id_create(a, RDMA_PS_TCP, IBV_QPT_RC, &id);
+	ra.id = rr.id = id;
+	ra.dst.family = AF_INET;
+	ra.dst.port = 40900;
+	memcpy(ra.dst.addr, (uint8_t[]){ 192, 0, 2, 99 }, 4);
+	CHECK(!chan_req(a, &ra, sizeof(ra), -1, NULL, 0), "resolve 192.0.2.99");
+	expect_event(a, RDMA_CM_EVENT_ADDR_ERROR, -EHOSTUNREACH,
+		     "an address neither here nor on another host");
+	id_op(a, XENIB_CM_DESTROY_ID, id);
+
+	id_create(a, RDMA_PS_TCP, IBV_QPT_RC, &id);
+	ra.id = rr.id = id;
+	ra.dst.addr[3] = 7;
+	CHECK(!chan_req(a, &ra, sizeof(ra), -1, NULL, 0), "resolve 192.0.2.7");
+	expect_event(a, RDMA_CM_EVENT_ADDR_RESOLVED, 0, "another host's address");
+	CHECK(!chan_req(a, &rr, sizeof(rr), -1, NULL, 0), "resolve route");
+	expect_event(a, RDMA_CM_EVENT_ROUTE_RESOLVED, 0, "its route");
+	rm_sent = 0;
+	CHECK(!conn_op(a, XENIB_CM_CONNECT, id, qpa), "connect");
+	CHECK(rm_sent == 1 && rm_last.type == CM_MSG_REQ &&
+	      rm_last.dlid == 0x500 && rm_last.slid == me.lid,
+	      "the REQ goes to the other host's port (sent %u, dlid %#x)",
+	      rm_sent, rm_last.dlid);
+	req_comm = rm_last.local_comm_id;
+	CHECK(from_far(CM_MSG_REP, 0x600, me.lid, 0x77, req_comm) == 0 &&
+	      get_event(a, &e) == EAGAIN,
+	      "a REP from a third host is ignored");
+	CHECK(from_far(CM_MSG_REP, 0x501, me.lid, 0x78, req_comm) == 0,
+	      "a REP from the host asked");
+	expect_event(a, RDMA_CM_EVENT_CONNECT_RESPONSE, 0,
+		     "taken, from the port that answered");
+	CHECK(!id_op(a, XENIB_CM_ESTABLISH, id) && rm_last.type == CM_MSG_RTU &&
+	      rm_last.dlid == 0x501, "the RTU goes to that port");
+
+	rm_sent = 0;
+	CHECK(from_far(CM_MSG_REQ, 0x600, 0x7777, 0x99, 0) == 0 &&
+	      rm_sent == 1 && rm_last.type == CM_MSG_REJ &&
+	      rm_last.rej_reason == CM_REJ_INVALID_SID && rm_last.dlid == 0x600,
+	      "a REQ for any LID of this host nobody listens for: REJ 8 back");
+	CHECK(from_far(CM_MSG_DREQ, 0x600, 0x7777, 0x99, 5) == EHOSTUNREACH,
+	      "a DREQ for a LID no guest here has: EHOSTUNREACH");
+	CHECK(from_far(CM_MSG_MAX, 0x600, me.lid, 0x99, 5) == EINVAL,
+	      "a malformed message from another host: EINVAL");
+
+	CHECK(!id_op(a, XENIB_CM_DESTROY_ID, id), "destroy");
+	advance(120);		/* timewait, DREQ retries into the void */
+	xd_cm_set_remote(NULL);
+}
+
 int main(void)
 {
 	struct chan a, b, c;
@@ -597,6 +718,7 @@ int main(void)
 	test_rep_no_rtu(&a, qpa, &b, qpb);
 	test_dreq_lost(&a, qpa, &b, qpb);
 	test_sidr_lost(&a);
+	test_remote(&a, qpa);
 	/*
 	 * QPNs are per guest: a's first QPN may be c's too.  One of two QPNs
 	 * of a is not c's (c has one QP).
